@@ -1,0 +1,170 @@
+"""Attention: what each token looks at.
+
+Self-attention turns every token's vector into a query q, a key k and a value v. Token i's
+output is the average of all values weighted by softmax_j(q_i . k_j / sqrt(d)): one row of the
+*attention matrix*, which sums to 1. A layer has several heads, each with its own projections,
+so each can attend to something different. A decoder (GPT-2) masks the matrix so that token i
+sees only tokens j <= i: everything above the diagonal is zero.
+
+transformers returns the matrices with ``output_attentions=True``: a tuple with one tensor per
+layer, each (batch, heads, tokens, tokens). With transformers 5 the model must be loaded with
+``attn_implementation="eager"`` (``snippets/models.py``); the default ``sdpa`` kernel never
+materializes the matrix and returns no attentions.
+
+References: Vaswani et al. 2017, section 3.2; Vig 2019, "A Multiscale Visualization of
+Attention in the Transformer Model" (bertviz); Alammar, "The Illustrated Transformer".
+"""
+
+from __future__ import annotations
+
+SENTENCE = "The animal didn't cross the street because it was too tired"
+DECODER_SENTENCE = "No, I am your father"
+
+
+# --8<-- [start:attentions]
+def attentions_for(model, tokenizer, text: str):
+    """Token strings and attention matrices of ``text``.
+
+    Returns:
+        ``(tokens, attentions)``: ``tokens`` has T strings; ``attentions`` is a tuple with one
+        tensor per layer, each of shape (1, heads, T, T), rows summing to 1.
+
+    Raises:
+        RuntimeError: the model returned no attentions (loaded with ``sdpa``, not ``eager``).
+    """
+    import torch
+
+    inputs = tokenizer(text, return_tensors="pt").to(model.device)
+    with torch.no_grad():
+        outputs = model(**inputs, output_attentions=True)
+    if not outputs.attentions or outputs.attentions[0] is None:
+        raise RuntimeError(f"{model.name_or_path} returned no attentions: load it with "
+                           'attn_implementation="eager"')
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    return tokens, tuple(a.float().cpu() for a in outputs.attentions)
+
+
+def example_shapes(encoder):
+    """One attention tensor per layer, (batch, heads, tokens, tokens), and every row a
+    probability distribution."""
+    model, tokenizer = encoder
+    tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
+    print(f"tokens ({len(tokens)}): {tokens}")
+    print(f"layers: {len(attentions)}; each attention tensor: {tuple(attentions[0].shape)}")
+    row_sums = attentions[0].sum(dim=-1)  # (1, heads, T): should all be 1
+    print(f"row sums, layer 0: min {row_sums.min():.4f}, max {row_sums.max():.4f}")
+# --8<-- [end:attentions]
+
+
+# --8<-- [start:grid]
+def example_grid(encoder):
+    """Every head of every layer at a glance: some heads look at the previous or next token
+    (diagonal stripes), some at [CLS] or [SEP] (vertical bars), a few spread out.
+
+    Alt text: A grid of small heatmaps, one row per layer and one column per head, each the
+    attention matrix of the sentence; diagonal stripes and vertical bars dominate.
+    """
+    import matplotlib.pyplot as plt
+
+    model, tokenizer = encoder
+    _, attentions = attentions_for(model, tokenizer, SENTENCE)
+    n_layers, n_heads = len(attentions), attentions[0].shape[1]
+    fig, axes = plt.subplots(n_layers, n_heads, figsize=(n_heads * 0.8, n_layers * 0.85))
+    for layer, row in enumerate(axes):
+        for head, ax in enumerate(row):
+            ax.imshow(attentions[layer][0, head], cmap="Blues", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if layer == 0:
+                ax.set_title(f"h{head}", fontsize=7)
+            if head == 0:
+                ax.set_ylabel(f"layer {layer}", fontsize=7)
+    fig.tight_layout(pad=0.2)
+    return fig
+# --8<-- [end:grid]
+
+
+# --8<-- [start:it-head]
+def strongest_head(attentions, source: int, target: int) -> tuple[int, int, float]:
+    """The (layer, head) where token ``source`` attends most to token ``target``, and the weight."""
+    best = (0, 0, -1.0)
+    for layer, attention in enumerate(attentions):
+        weights = attention[0, :, source, target]  # (heads,)
+        head = int(weights.argmax())
+        if weights[head] > best[2]:
+            best = (layer, head, float(weights[head]))
+    return best
+
+
+def example_it_head(encoder):
+    """The head where "it" attends most to "animal", found from the data: the row of "it" puts
+    a large weight on "animal", the word it refers to.
+
+    Alt text: Heatmap of one head's attention matrix with the sentence's tokens on both axes; in
+    the row of "it" the brightest cell is in the column of "animal".
+    """
+    import matplotlib.pyplot as plt
+
+    model, tokenizer = encoder
+    tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
+    layer, head, weight = strongest_head(attentions, tokens.index("it"), tokens.index("animal"))
+    matrix = attentions[layer][0, head]  # (T, T)
+    fig, ax = plt.subplots(figsize=(5.6, 5))
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
+    ax.set(xlabel="attends to (key)", ylabel="token (query)",
+           title=f"layer {layer}, head {head}: it -> animal = {weight:.2f}")
+    it = tokens.index("it")
+    ax.add_patch(plt.Rectangle((-0.5, it - 0.5), len(tokens), 1, fill=False, ec="tab:red"))
+    fig.tight_layout()
+    return fig
+# --8<-- [end:it-head]
+
+
+# --8<-- [start:head-view]
+def example_head_view(encoder):
+    """bertviz's head view of the encoder (interactive: pick a layer, hover over a token, click
+    a head's colour to show or hide it).
+
+    Alt text: Interactive bertviz head view: the sentence's tokens in two columns with lines
+    from each token to the tokens it attends to, coloured by head.
+    """
+    from bertviz import head_view
+
+    model, tokenizer = encoder
+    tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
+    return head_view(attentions, tokens, html_action="return")
+# --8<-- [end:head-view]
+
+
+# --8<-- [start:model-view]
+def example_model_view(generator):
+    """bertviz's model view of the decoder on "No, I am your father": one thumbnail per layer
+    and head; click one to enlarge it. Lines only go to earlier tokens: GPT-2 cannot look ahead.
+
+    Alt text: Interactive bertviz model view: a grid of thumbnails, rows are layers and columns
+    are heads, each showing lines between the tokens of "No, I am your father".
+    """
+    from bertviz import model_view
+
+    tokens, attentions = attentions_for(generator.model, generator.tokenizer, DECODER_SENTENCE)
+    return model_view(attentions, tokens, html_action="return")
+# --8<-- [end:model-view]
+
+
+# --8<-- [start:causal]
+def example_causal_mask(generator):
+    """A decoder's attention is lower-triangular: token i never attends to a later token j > i."""
+    import torch
+
+    tokens, attentions = attentions_for(generator.model, generator.tokenizer, DECODER_SENTENCE)
+    stacked = torch.cat(attentions)  # (layers, heads, T, T)
+    above_diagonal = torch.triu(torch.ones(len(tokens), len(tokens), dtype=torch.bool), 1)
+    print(f"tokens: {tokens}")
+    print(f"largest weight above the diagonal, all layers and heads: "
+          f"{stacked[..., above_diagonal].max().item():.1e}")
+    print("layer 0, head 0 (rows: tokens, columns: tokens attended to):")
+    for token, row in zip(tokens, stacked[0, 0], strict=True):
+        print(f"  {token:>8} " + " ".join(f"{w:4.2f}" for w in row.tolist()))
+# --8<-- [end:causal]

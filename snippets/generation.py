@@ -1,0 +1,101 @@
+"""Text generation with a transformers pipeline, and the knobs that shape it.
+
+A ``text-generation`` pipeline wraps tokenizer, model and decoding loop: it tokenizes the
+prompt, asks the model for next-token probabilities, picks a token (the most likely one, or a
+random draw), appends it and repeats.
+
+Decoding parameters (transformers ``GenerationConfig``,
+https://huggingface.co/docs/transformers/en/generation_strategies):
+``max_new_tokens`` (how many tokens to add), ``do_sample`` (draw at random instead of taking the
+most likely token), ``temperature`` (divides the logits: below 1 sharpens, above 1 flattens the
+distribution), ``top_k`` (draw only among the k most likely tokens), ``top_p`` (draw only among
+the most likely tokens whose probabilities add up to p).
+"""
+
+from __future__ import annotations
+
+PROMPT = "My dog really wanted to eat icecream because"
+
+
+# --8<-- [start:pipeline]
+def example_five_continuations(generator):
+    """Five continuations of one prompt, drawn at random from the model's distribution."""
+    outputs = generator(
+        PROMPT,
+        max_new_tokens=30,  # count new tokens only (max_length would count the prompt too)
+        num_return_sequences=5,  # five independent draws
+        do_sample=True,  # sample; greedy decoding would give five identical texts
+        pad_token_id=generator.tokenizer.eos_token_id,  # GPT-2 has no padding token
+    )
+    for number, output in enumerate(outputs, start=1):
+        print(f"{number}. {output['generated_text']!r}")
+# --8<-- [end:pipeline]
+
+
+# --8<-- [start:batch]
+PROMPTS = [
+    "My dog really wanted to eat icecream because",
+    "The kitten found the cake",
+    "Our parrot was happy in the garden and",
+]
+
+
+def example_batch_of_prompts(generator):
+    """A batch of prompts in one call: the pipeline returns one list of outputs per prompt."""
+    outputs = generator(PROMPTS, max_new_tokens=15, do_sample=False,
+                        pad_token_id=generator.tokenizer.eos_token_id)
+    for prompt, (output,) in zip(PROMPTS, outputs, strict=True):
+        print(f"{prompt!r} -> {output['generated_text'][len(prompt):]!r}")
+# --8<-- [end:batch]
+
+
+# --8<-- [start:settings]
+SETTINGS = {
+    "greedy": dict(do_sample=False),
+    "T=0.7, top-k 50": dict(do_sample=True, temperature=0.7, top_k=50),
+    "T=1.0, top-p 0.9": dict(do_sample=True, temperature=1.0, top_p=0.9, top_k=0),
+    "T=1.8, top-k 0": dict(do_sample=True, temperature=1.8, top_k=0),
+    "greedy, 5 tokens": dict(do_sample=False, max_new_tokens=5),
+}
+
+
+def example_settings_table(generator):
+    """One prompt under five decoding settings, side by side."""
+    print(f"prompt: {PROMPT!r}\n")
+    print(f"| {'setting':18} | continuation")
+    print(f"|{'-' * 20}|{'-' * 60}")
+    for name, setting in SETTINGS.items():
+        options = {"max_new_tokens": 20, **setting}
+        (output,) = generator(PROMPT, pad_token_id=generator.tokenizer.eos_token_id, **options)
+        continuation = output["generated_text"][len(PROMPT):].replace("\n", " ")
+        print(f"| {name:18} | {continuation!r}")
+# --8<-- [end:settings]
+
+
+# --8<-- [start:temperature]
+def example_temperature(generator):
+    """Next-token probabilities after the prompt at three temperatures: low temperature piles
+    the probability on the top token, high temperature spreads it over many.
+
+    Alt text: Three bar charts of the ten most likely next tokens, for temperatures 0.5, 1.0 and
+    2.0; the tallest bar shrinks and the bars even out as the temperature rises.
+    """
+    import matplotlib.pyplot as plt
+    import torch
+
+    tokenizer, model = generator.tokenizer, generator.model
+    input_ids = tokenizer(PROMPT, return_tensors="pt").input_ids.to(model.device)
+    with torch.no_grad():
+        logits = model(input_ids).logits[0, -1]  # (vocab_size,) scores for the next token
+    top_ids = torch.topk(logits, k=10).indices
+    labels = [repr(tokenizer.decode(i)) for i in top_ids]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
+    for ax, temperature in zip(axes, (0.5, 1.0, 2.0), strict=True):
+        probabilities = torch.softmax(logits / temperature, dim=-1)  # (vocab_size,)
+        ax.bar(range(10), probabilities[top_ids].cpu(), color="tab:blue")
+        ax.set_xticks(range(10), labels, rotation=70, fontsize=7)
+        ax.set_title(f"temperature {temperature}", fontsize=9)
+    axes[0].set_ylabel("P(next token)")
+    fig.tight_layout()
+    return fig
+# --8<-- [end:temperature]

@@ -1,0 +1,55 @@
+"""A short history of transformer language models, as a timeline.
+
+Dates are the first public release (paper or model) of each model. Sources: Vaswani et al. 2017;
+the HuggingFace NLP course, chapter 1.4 ("How do Transformers work?"); the model cards of the
+homework's models.
+"""
+
+from __future__ import annotations
+
+# (name, year + (month - 1) / 12, family)
+MODELS = [
+    ("Transformer", 2017 + 5 / 12, "encoder-decoder"),
+    ("GPT", 2018 + 5 / 12, "decoder"),
+    ("BERT", 2018 + 9 / 12, "encoder"),
+    ("GPT-2", 2019 + 1 / 12, "decoder"),
+    ("DistilBERT", 2019 + 9 / 12, "encoder"),
+    ("BART", 2019 + 9 / 12, "encoder-decoder"),
+    ("T5", 2019 + 9 / 12, "encoder-decoder"),
+    ("GPT-3", 2020 + 4 / 12, "decoder"),
+    ("ESM-2 / ESMFold", 2022 + 6 / 12, "encoder"),
+    ("GenSLM", 2022 + 9 / 12, "decoder"),
+    ("Llama 2", 2023 + 6 / 12, "decoder"),
+    ("Phi-3", 2024 + 3 / 12, "decoder"),
+    ("Gemma 2", 2024 + 5 / 12, "decoder"),
+    ("Llama 3.2", 2024 + 8 / 12, "decoder"),
+]
+FAMILY_COLOURS = {"encoder": "tab:blue", "decoder": "tab:orange", "encoder-decoder": "tab:green"}
+
+
+# --8<-- [start:timeline]
+def example_timeline():
+    """Transformer models by release date and family: after 2020 almost every large model is a
+    decoder, like GPT-2.
+
+    Alt text: Timeline from 2017 to 2025. Markers for each model, coloured by family: encoders
+    (BERT, DistilBERT, ESM-2) in blue, decoders (GPT to Llama 3.2) in orange, encoder-decoders
+    (Transformer, BART, T5) in green.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    for row, (name, when, family) in enumerate(MODELS):
+        level = row % 4 + 1  # stagger the labels so they do not overlap
+        colour = FAMILY_COLOURS[family]
+        ax.vlines(when, 0, level, color=colour, lw=0.8)
+        ax.plot(when, 0, "o", color=colour, ms=5)
+        ax.text(when, level + 0.1, name, ha="center", va="bottom", fontsize=8)
+    for family, colour in FAMILY_COLOURS.items():
+        ax.plot([], [], "o", color=colour, label=family)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.set(ylim=(-0.3, 5.8), xlim=(2017, 2025.3), yticks=[], xlabel="release")
+    ax.spines[["left", "top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+# --8<-- [end:timeline]

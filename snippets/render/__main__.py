@@ -1,0 +1,107 @@
+"""Command line: ``python -m snippets.render [--check] [--profile P] [--device D] [--only ID]``.
+
+Exit status: 0 when every asset is fresh (``--check``) or every executed example succeeded;
+1 when ``--check`` finds stale, missing or orphaned assets, or an example failed; 2 when the
+render could not start (bad device, unreachable profile, malformed example).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from snippets.render import manifest as mf
+from snippets.render.codehash import ExampleDefinitionError, discover_examples
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m snippets.render", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true",
+                        help="execute nothing; exit 1 and list stale/missing/orphaned assets")
+    parser.add_argument("--profile", default=None, choices=["auto", "hub", "offline"],
+                        help="model profile (default: auto when rendering; with --check, the "
+                             "profile each asset was rendered with)")
+    parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "mps"],
+                        help="device (default: auto when rendering; with --check, the recorded one)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
+                        help="model dtype (only worth changing on a GPU)")
+    parser.add_argument("--seed", type=int, default=mf.DEFAULT_SEED)
+    parser.add_argument("--only", action="append", default=[], metavar="ID",
+                        help="render only these example ids (repeatable)")
+    parser.add_argument("--force", action="store_true", help="re-render even fresh examples")
+    parser.add_argument("--list", action="store_true", help="list the examples and exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        examples = discover_examples()
+    except ExampleDefinitionError as error:
+        print(f"render: {error}", file=sys.stderr)
+        return 2
+    if args.only:
+        unknown = set(args.only) - {e.id for e in examples}
+        if unknown:
+            print(f"render: unknown example ids {sorted(unknown)}; see --list", file=sys.stderr)
+            return 2
+    if args.list:
+        for example in examples:
+            print(f"{example.id:40} {example.path}:{example.line}  roles={','.join(example.roles)}")
+        return 0
+
+    if args.check:
+        settings = None
+        if args.profile not in (None, "auto") and args.device not in (None, "auto"):
+            settings = mf.RenderSettings(args.profile, args.device, args.seed, args.dtype)
+        problems, _ = mf.check(examples, settings)
+        if not problems:
+            print(f"render --check: all {len(examples)} examples are fresh")
+            return 0
+        print(f"render --check: {len(problems)} problem(s); run `nox -s render` to fix:")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+
+    # Rendering: only now are torch and transformers imported.
+    from snippets.models import ModelUnavailableError
+    from snippets.render.runner import RenderError, render, resolve_device, resolve_profile
+
+    try:
+        profile, why = resolve_profile(args.profile or "auto")
+        device = resolve_device(args.device or "auto")
+    except RenderError as error:
+        print(f"render: {error}", file=sys.stderr)
+        return 2
+    print(f"render: profile {profile} ({why}); device {device}; seed {args.seed}; "
+          f"dtype {args.dtype}", file=sys.stderr)
+    settings = mf.RenderSettings(profile, device, args.seed, args.dtype)
+    selected = [e for e in examples if not args.only or e.id in args.only]
+    if args.force:
+        to_render = selected
+    else:
+        _, stale = mf.check(examples, settings)
+        to_render = [e for e in stale if e in selected]
+    try:
+        outcomes = render(examples, to_render, settings, progress=not args.quiet)
+    except ModelUnavailableError as error:
+        print(f"render: {error}", file=sys.stderr)
+        return 2
+    counts = {status: sum(o.status == status for o in outcomes)
+              for status in ("executed", "cached", "failed")}
+    print(f"render: {counts['executed']} executed, {counts['cached']} cached, "
+          f"{counts['failed']} failed", file=sys.stderr)
+    for outcome in sorted(outcomes, key=lambda o: -o.duration):
+        if outcome.status != "cached":
+            print(f"  {outcome.status:8} {outcome.duration:7.2f} s  {outcome.example.id}",
+                  file=sys.stderr)
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            print(f"render: FAILED {outcome.error}", file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

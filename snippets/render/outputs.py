@@ -1,0 +1,104 @@
+"""Turning what an example produced into files, and the fragment a page includes.
+
+Model outputs are untrusted text: it goes into fenced code blocks (which the site escapes) or
+through :func:`html.escape`; nothing an example prints becomes raw HTML on a page.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from snippets.profiles import model_spec
+from snippets.render.codehash import Example
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_URL_PREFIX = "https://github.com/"  # only for display; the caption links are relative
+
+
+@dataclass
+class Captured:
+    """What one example produced: printed text, at most one figure, at most one HTML view."""
+
+    text: str = ""
+    png: bytes | None = None
+    html: str | None = None
+    extra: dict[str, bytes] = field(default_factory=dict)
+
+
+def scrub_paths(text: str) -> str:
+    """Replace machine-specific absolute paths so assets are identical on every machine."""
+    from snippets.models import cache_dir
+
+    text = text.replace(str(cache_dir()), "$LECTURE_CACHE")
+    text = text.replace(str(REPO_ROOT), ".")
+    return re.sub(r"/tmp/[A-Za-z0-9_.-]+", "$TMPDIR", text)
+
+
+def figure_png(figure: Any) -> bytes:
+    """PNG bytes of a matplotlib figure, without the timestamp/software metadata."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
+                   metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def longest_backtick_run(text: str) -> int:
+    runs = re.findall(r"`+", text)
+    return max((len(r) for r in runs), default=0)
+
+
+def provenance_line(example: Example, profile: str, device_label: str) -> str:
+    """The caption's second line: where the code is, which models, which device (HTML)."""
+    parts = [
+        f'<code>{html.escape(example.function)}</code> in '
+        f'<code>{html.escape(example.path)}</code>'
+    ]
+    for role in example.roles:
+        spec = model_spec(profile, role)
+        label = "stand-in model" if spec.stand_in else "model"
+        parts.append(f"{label}: {html.escape(spec.description)}")
+    parts.append(f"{html.escape(profile)} profile")
+    parts.append(f"device: {html.escape(device_label)}")
+    return " · ".join(parts)
+
+
+def fragment(example: Example, captured: Captured, profile: str, device_label: str) -> str:
+    """Markdown included by a page with ``--8<-- "docs/generated/<id>.md"``.
+
+    Text goes in a fenced block long enough never to be closed by the output itself; captions are
+    escaped; a stand-in's output carries a visible note.
+    """
+    caption = html.escape(example.caption)
+    provenance = provenance_line(example, profile, device_label)
+    stand_ins = [model_spec(profile, r) for r in example.roles if model_spec(profile, r).stand_in]
+    blocks = []
+    if captured.html is not None:
+        blocks.append(
+            f'<div class="bertviz-view" markdown="0"><iframe src="generated/{example.id}.html" '
+            f'title="{html.escape(example.alt or example.caption)}" loading="lazy" '
+            f'class="bertviz-frame"></iframe></div>'
+        )
+    if captured.png is not None:
+        alt = html.escape(example.alt or example.caption)
+        blocks.append(
+            f'<img class="lecture-figure" src="generated/{example.id}.png" alt="{alt}">'
+        )
+    if captured.text.strip():
+        fence = "`" * max(3, longest_backtick_run(captured.text) + 1)
+        blocks.append(f"{fence}text\n{captured.text.rstrip()}\n{fence}")
+    note = ""
+    if stand_ins:
+        names = "; ".join(html.escape(s.description) for s in stand_ins)
+        note = (f'<br><span class="stand-in-note">Made by a stand-in, not by the lecture\'s '
+                f'original model: {names}.</span>')
+    body = "\n\n".join(blocks)
+    return (
+        f'<figure class="lecture-output" id="output-{example.id}" markdown="1">\n\n{body}\n\n'
+        f'<figcaption><strong>{caption}</strong><br>'
+        f'<small>{provenance}{note}</small></figcaption>\n\n</figure>\n'
+    )

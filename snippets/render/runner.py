@@ -1,0 +1,280 @@
+"""Executing examples: devices, profiles, the model store, capture, and the render loop."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import platform
+import random
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from snippets.profiles import PROFILE_TABLE, model_spec
+from snippets.render import manifest as mf
+from snippets.render.codehash import PARAMETER_ROLES, Example
+from snippets.render.outputs import Captured, figure_png, fragment, scrub_paths
+
+
+class RenderError(RuntimeError):
+    """A render cannot start (bad device, unreachable profile); the message says what to do."""
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` -> cuda, else mps, else cpu; an explicit device must exist.
+
+    Raises:
+        RenderError: ``cuda`` or ``mps`` was asked for and is not available.
+    """
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RenderError(
+            f"--device cuda was asked for, but torch {torch.__version__} sees no CUDA device "
+            f"(built with CUDA {torch.version.cuda}). Use --device cpu, or --device auto."
+        )
+    if requested == "mps" and not (torch.backends.mps.is_available()):
+        raise RenderError("--device mps was asked for, but no Apple GPU is available here. "
+                          "Use --device cpu, or --device auto.")
+    if requested not in ("cpu", "cuda", "mps"):
+        raise RenderError(f"unknown device {requested!r}: use auto, cpu, cuda or mps")
+    return requested
+
+
+def device_label(device: str) -> str:
+    """Human name of the device, for captions and the manifest."""
+    if device == "cuda":
+        import torch
+
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    if device == "mps":
+        return "mps (Apple GPU)"
+    return f"cpu ({platform.machine()})"
+
+
+def hub_models_resolve() -> tuple[bool, str]:
+    """Whether every hub-profile model is in the HF cache or reachable, and why not."""
+    from huggingface_hub import try_to_load_from_cache
+
+    missing = []
+    for spec in PROFILE_TABLE["hub"].values():
+        if spec.source != "hub":
+            continue
+        cached = try_to_load_from_cache(spec.name, "config.json", revision=spec.revision)
+        if not isinstance(cached, str):
+            missing.append(spec.name)
+    if not missing:
+        return True, "all hub models are in the HuggingFace cache"
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False, f"HF_HUB_OFFLINE=1 and not cached: {', '.join(sorted(set(missing)))}"
+    try:
+        from huggingface_hub import model_info
+
+        model_info(missing[0], timeout=5)
+    except Exception as error:  # any failure to reach the hub means: offline
+        return False, (f"not cached: {', '.join(sorted(set(missing)))}; the hub is unreachable "
+                       f"({type(error).__name__})")
+    return True, "the hub is reachable"
+
+
+def resolve_profile(requested: str) -> tuple[str, str]:
+    """``auto`` -> ``hub`` where its models resolve, else ``offline``; returns (profile, why)."""
+    if requested != "auto":
+        if requested not in PROFILE_TABLE:
+            raise RenderError(f"unknown profile {requested!r}: use auto, hub or offline")
+        return requested, "asked for"
+    ok, why = hub_models_resolve()
+    return ("hub" if ok else "offline"), why
+
+
+class ModelStore:
+    """Loads each model role once per render and hands it to every example that needs it."""
+
+    def __init__(self, profile: str, device: str, dtype: str = "float32") -> None:
+        self.profile, self.device, self.dtype = profile, device, dtype
+        self._loaded: dict[str, Any] = {}
+        self.load_counts: dict[str, int] = {}
+
+    def get(self, role: str) -> Any:
+        if role not in self._loaded:
+            from snippets.models import load_role
+
+            value = load_role(role, self.profile, self.device)
+            self._loaded[role] = _cast(value, self.dtype)
+            self.load_counts[role] = self.load_counts.get(role, 0) + 1
+        return self._loaded[role]
+
+
+def _cast(value: Any, dtype: str) -> Any:
+    """Cast loaded models to ``dtype`` (float32 leaves them as they are)."""
+    if dtype == "float32":
+        return value
+    import torch
+
+    target = getattr(torch, dtype)
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        model = getattr(item, "model", item)
+        if isinstance(model, torch.nn.Module):
+            model.to(target)
+    return value
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) so outputs repeat."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA and MPS generators
+
+
+@dataclass
+class Outcome:
+    example: Example
+    status: str  # "executed", "cached" or "failed"
+    duration: float = 0.0
+    error: str = ""
+
+
+def _failure_location(example: Example, error: BaseException) -> str:
+    """``file:line`` of the deepest frame inside the snippets package, else the example's def."""
+    root = mf.REPO_ROOT
+    location = f"{example.path}:{example.line}"
+    for frame in traceback.extract_tb(error.__traceback__):
+        path = Path(frame.filename)
+        if path.is_relative_to(root / "snippets") and "render" not in path.parts:
+            location = f"{path.relative_to(root)}:{frame.lineno}"
+    return location
+
+
+def execute(example: Example, store: ModelStore, seed: int) -> Captured:
+    """Run one example and capture what it prints, returns and draws.
+
+    Raises:
+        whatever the example raises; ``TypeError`` if it returns something that cannot be shown.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    module = importlib.import_module(example.module)
+    function = getattr(module, example.function)
+    kwargs = {}
+    for name in example.parameters:
+        role = PARAMETER_ROLES[name]
+        kwargs[name] = store.device if role is None else store.get(role)
+    plt.close("all")
+    seed_everything(seed)
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        result = function(**kwargs)
+    captured = Captured(text=stdout.getvalue())
+    if result is None:
+        pass
+    elif isinstance(result, matplotlib.figure.Figure):
+        captured.png = figure_png(result)
+    elif hasattr(result, "data") and type(result).__name__ == "HTML":  # IPython HTML (bertviz)
+        captured.html = result.data
+    elif isinstance(result, str):
+        captured.text += result if result.endswith("\n") else result + "\n"
+    else:
+        captured.text += repr(result) + "\n"
+    plt.close("all")
+    captured.text = scrub_paths("\n".join(line.rstrip() for line in captured.text.splitlines()))
+    if captured.text:
+        captured.text += "\n"
+    return captured
+
+
+def write_assets(example: Example, captured: Captured, profile: str, label: str,
+                 generated: Path) -> dict[str, str]:
+    """Write an example's files atomically; returns ``{file name: sha256}``."""
+    files: dict[str, bytes | str] = {}
+    if captured.text:
+        files[f"{example.id}.txt"] = captured.text
+    if captured.png is not None:
+        files[f"{example.id}.png"] = captured.png
+    if captured.html is not None:
+        from snippets.render.views import make_self_contained
+
+        files[f"{example.id}.html"] = make_self_contained(captured.html, example.id)
+    files[f"{example.id}.md"] = fragment(example, captured, profile, label)
+    digests = {}
+    for name, data in files.items():
+        mf.atomic_write(generated / name, data)
+        digests[name] = mf.sha256_file(generated / name)
+    return digests
+
+
+def render(examples: list[Example], to_render: list[Example], settings: mf.RenderSettings,
+           generated: Path = mf.GENERATED_DIR, progress: bool = True) -> list[Outcome]:
+    """Execute ``to_render`` and update assets and manifest after each success.
+
+    A failing example keeps its previous assets and manifest entry; the others go on.
+    """
+    from tqdm import tqdm
+
+    manifest = mf.read_manifest(generated)
+    manifest["profile"], manifest["device"] = settings.profile, settings.device
+    timings = mf.read_json(generated / mf.TIMINGS_NAME, {})
+    store = ModelStore(settings.profile, settings.device, settings.dtype)
+    label = device_label(settings.device)
+    outcomes = [Outcome(e, "cached") for e in examples if e not in to_render]
+    bar = tqdm(to_render, desc="render", unit="example", disable=not progress, file=sys.stderr)
+    for example in bar:
+        bar.set_postfix_str(example.id)
+        start = time.perf_counter()
+        try:
+            captured = execute(example, store, settings.seed)
+        except Exception as error:
+            where = _failure_location(example, error)
+            message = f"{example.id} ({where}): {type(error).__name__}: {error}"
+            outcomes.append(Outcome(example, "failed", time.perf_counter() - start, message))
+            continue
+        duration = time.perf_counter() - start
+        digests = write_assets(example, captured, settings.profile, label, generated)
+        parts = mf.key_parts(example, settings)
+        old = manifest["examples"].get(example.id, {})
+        for stale in set(old.get("outputs", {})) - set(digests):
+            (generated / stale).unlink(missing_ok=True)
+        manifest["examples"][example.id] = {
+            "id": example.id,
+            "source": f"{example.path}:{example.line}",
+            "function": example.function,
+            "caption": example.caption,
+            "key": mf.cache_key(parts),
+            "key_parts": parts,
+            "models": [
+                {**identity, "description": model_spec(settings.profile, identity["role"]).description}
+                for identity in parts["models"]
+            ],
+            "device_name": label,
+            "outputs": digests,
+        }
+        mf.write_manifest(manifest, generated)
+        timings[example.id] = round(duration, 2)
+        outcomes.append(Outcome(example, "executed", duration))
+    known = {e.id for e in examples}
+    for orphan in set(manifest["examples"]) - known:
+        for name in manifest["examples"].pop(orphan)["outputs"]:
+            (generated / name).unlink(missing_ok=True)
+        timings.pop(orphan, None)
+    mf.write_manifest(manifest, generated)
+    mf.atomic_write(generated / mf.TIMINGS_NAME,
+                    json.dumps(dict(sorted(timings.items())), indent=2) + "\n")
+    return outcomes

@@ -1,0 +1,61 @@
+"""Sequences and their probabilities.
+
+A language model assigns every possible next token a probability given the tokens before it,
+P(t_N | t_1, ..., t_{N-1}). Multiplying these conditional probabilities along a sequence gives
+the probability of the whole sequence (the chain rule of probability):
+P(t_1, ..., t_N) = prod_n P(t_n | t_1, ..., t_{n-1}).
+"""
+
+from __future__ import annotations
+
+PROMPT = "My dog really wanted to eat icecream because"
+
+
+# --8<-- [start:next-token]
+def next_token_distribution(model, tokenizer, text: str):
+    """P(next token | text) over the whole vocabulary.
+
+    Returns:
+        A tensor of shape (vocab_size,) that sums to 1.
+    """
+    import torch
+
+    input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)  # (1, T)
+    with torch.no_grad():
+        logits = model(input_ids).logits  # (1, T, vocab_size): a score for every next token
+    return torch.softmax(logits[0, -1], dim=-1)  # last position predicts the next token
+
+
+def example_next_token(generator):
+    """The five most likely next tokens after the prompt, with their probabilities."""
+    import torch
+
+    probabilities = next_token_distribution(generator.model, generator.tokenizer, PROMPT)
+    top = torch.topk(probabilities, k=5)
+    print(f"P(next token | {PROMPT!r})")
+    for p, token_id in zip(top.values, top.indices, strict=True):
+        print(f"  {generator.tokenizer.decode(token_id)!r:>12}  {p.item():.3f}")
+    print(f"sum over all {probabilities.numel()} tokens: {probabilities.sum().item():.4f}")
+# --8<-- [end:next-token]
+
+
+# --8<-- [start:chain-rule]
+def sequence_log_probability(model, tokenizer, text: str) -> float:
+    """log P(t_2, ..., t_N | t_1) by the chain rule: the sum of log P(t_n | t_<n)."""
+    import torch
+
+    input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)  # (1, T)
+    with torch.no_grad():
+        log_probs = torch.log_softmax(model(input_ids).logits, dim=-1)  # (1, T, V)
+    # Position n-1 predicts token n: pick the log-probability of the token that came next.
+    next_ids = input_ids[:, 1:].unsqueeze(-1)  # (1, T-1, 1)
+    return log_probs[:, :-1].gather(-1, next_ids).sum().item()
+
+
+def example_chain_rule(generator):
+    """Which sentence does the model find more probable? The chain rule answers it."""
+    for text in ("My dog really wanted to eat icecream because it was a very hot day.",
+                 "My dog really wanted to eat icecream because day hot a was very it."):
+        print(f"log P = {sequence_log_probability(generator.model, generator.tokenizer, text):8.2f}"
+              f"   {text}")
+# --8<-- [end:chain-rule]

@@ -1,0 +1,91 @@
+"""Tokenization: from text to token ids and back.
+
+A tokenizer cuts text into *tokens* from a fixed vocabulary and maps each to an integer id.
+GPT-2 uses byte-level Byte-Pair Encoding (BPE): start from the 256 byte values and repeatedly
+merge the most frequent adjacent pair seen in training; the merges, in order, and the resulting
+vocabulary of 50257 tokens are the tokenizer. A leading space is part of a token and shows as
+``Ġ``. BERT uses WordPiece (word-internal pieces start with ``##``).
+
+References: Sennrich et al. 2016, "Neural Machine Translation of Rare Words with Subword Units"
+(BPE); Radford et al. 2019 (byte-level BPE of GPT-2); Wu et al. 2016 (WordPiece); Kudo and
+Richardson 2018 (SentencePiece); HuggingFace course chapter 6.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+SEQUENCE = "Counselor, please adjust your Zoom filter to appear as a human, rather than as a cat"
+
+
+# --8<-- [start:granularities]
+def example_granularities(gpt2_tokenizer):
+    """The same sentence cut three ways: characters, words, and GPT-2's subword tokens."""
+    characters = list(SEQUENCE)
+    words = re.findall(r"\w+|[^\w\s]", SEQUENCE)  # split on spaces, punctuation on its own
+    subwords = gpt2_tokenizer.tokenize(SEQUENCE)
+    for name, tokens in (("characters", characters), ("words", words), ("subwords", subwords)):
+        print(f"{name:10} {len(tokens):3} tokens: {tokens[:12]}{' ...' if len(tokens) > 12 else ''}")
+# --8<-- [end:granularities]
+
+
+# --8<-- [start:summary]
+def tokenization_summary(tokenizer, sequence: str, n_vocab_samples: int = 10) -> None:
+    """Print what a tokenizer does to ``sequence``: vocabulary, tokens, ids, decoded text."""
+    vocab = tokenizer.get_vocab()  # token string -> id
+    by_id = sorted(vocab.items(), key=lambda item: item[1])
+    print("A few entries of the vocabulary (token: id):")
+    for token, index in random.Random(0).sample(by_id, n_vocab_samples):
+        print(f"  {token}: {index}")
+    print(f"Vocabulary size: {len(tokenizer)}")
+    tokens = tokenizer.tokenize(sequence)  # text -> token strings
+    print(f"Tokens: {tokens}")
+    ids = tokenizer.encode(sequence)  # text -> ids (adds special tokens, if the model uses any)
+    print(f"Token ids: {ids}")
+    print(f"Decoded: {tokenizer.decode(ids)!r}")  # ids -> text
+
+
+def example_summary(gpt2_tokenizer):
+    """GPT-2's tokenizer on the sentence: 20 tokens, each a piece of a word with its leading
+    space (Ġ), and a lossless round trip back to the text."""
+    tokenization_summary(gpt2_tokenizer, SEQUENCE)
+# --8<-- [end:summary]
+
+
+# --8<-- [start:merges]
+def bpe_merges(tokenizer) -> list[tuple[str, str]]:
+    """The BPE merge rules of a fast tokenizer, in the order they were learned."""
+    model = json.loads(tokenizer.backend_tokenizer.to_str())["model"]
+    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+
+
+def example_merges(gpt2_tokenizer):
+    """The first BPE merges GPT-2 learned, and the merges that build "Counselor"."""
+    merges = bpe_merges(gpt2_tokenizer)
+    print(f"{len(merges)} merges; the first ten: {[''.join(m) for m in merges[:10]]}")
+    rank = {pair: index for index, pair in enumerate(merges)}
+    pieces = list("Counselor")
+    while len(pieces) > 1:  # apply the earliest-learned merge available, as BPE does
+        pairs = [(rank.get((a, b), len(rank)), i) for i, (a, b) in enumerate(zip(pieces, pieces[1:]))]
+        best, i = min(pairs)
+        if best == len(rank):
+            break
+        pieces[i : i + 2] = [pieces[i] + pieces[i + 1]]
+        print(f"  merge #{best:5}: {pieces}")
+# --8<-- [end:merges]
+
+
+# --8<-- [start:wordpiece]
+PANORAMIC = "The panoramic view of the ocean was breathtaking."
+
+
+def example_wordpiece(encoder):
+    """BERT's WordPiece tokenizer (uncased): lower-cased pieces, ## marks a word's continuation,
+    and [CLS] ... [SEP] around the ids."""
+    _, tokenizer = encoder
+    for text in (SEQUENCE, PANORAMIC):
+        print(f"Tokens: {tokenizer.tokenize(text)}")
+        print(f"Token ids: {tokenizer(text)['input_ids']}")
+# --8<-- [end:wordpiece]

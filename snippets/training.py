@@ -1,0 +1,169 @@
+"""A training loop for a (very) small GPT-2.
+
+The model is the real ``GPT2LMHeadModel`` of transformers with GPT-2's real tokenizer, only
+smaller: 2 blocks instead of 12, 128-wide instead of 768. It learns next-token prediction on the
+corpus of ``snippets/corpus.py``: for every position t, the loss is the cross-entropy of the
+model's distribution P(t_N | t_1..t_{N-1}) against the token that actually follows.
+transformers computes it when ``labels`` are given (shifted inside the model).
+
+The trained model is the offline profile's text generator (``snippets/profiles.py``), so the
+generation examples have a model to run on a machine without the HuggingFace hub.
+
+References: Radford et al. 2019, "Language Models are Unsupervised Multitask Learners" (GPT-2);
+Karpathy, nanoGPT ``train.py`` (the shape of the loop).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from snippets.corpus import story_corpus
+from snippets.models import load_bpe_tokenizer
+from snippets.profiles import model_spec
+
+PROMPT = "My dog really wanted to eat icecream because"
+
+# --8<-- [start:config]
+TINY_GPT2 = dict(
+    n_layer=2,  # transformer blocks (GPT-2 small: 12)
+    n_head=4,  # attention heads per block (GPT-2 small: 12)
+    n_embd=128,  # width of the residual stream (GPT-2 small: 768)
+    n_positions=128,  # longest context (GPT-2: 1024)
+)
+TRAIN_STEPS = 150
+BATCH_SIZE = 16
+CONTEXT = 64  # tokens per training sequence
+LEARNING_RATE = 3e-3
+# --8<-- [end:config]
+
+
+def corpus_token_ids(tokenizer) -> list[int]:
+    """The whole corpus as one stream of token ids, sentences separated by <|endoftext|>."""
+    ids: list[int] = []
+    for sentence in story_corpus():
+        ids.extend(tokenizer.encode(sentence))
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def train_tiny_gpt2(out_dir: Path, device: str = "cpu", steps: int = TRAIN_STEPS,
+                    seed: int = 0) -> dict:
+    """Train the tiny GPT-2 and save it (weights, tokenizer, ``training_log.json``) to ``out_dir``.
+
+    Args:
+        out_dir: folder to write with ``save_pretrained``.
+        device: torch device string.
+        steps: optimizer steps of ``BATCH_SIZE`` x ``CONTEXT`` tokens.
+
+    Returns:
+        The training log: corpus size, per-step loss, seconds taken.
+    """
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    tokenizer = load_bpe_tokenizer(model_spec("offline", "bpe_tokenizer"))
+    # --8<-- [start:loop]
+    data = torch.tensor(corpus_token_ids(tokenizer))  # (N,) one long stream of token ids
+    config = GPT2Config(vocab_size=len(tokenizer), **TINY_GPT2)
+    model = GPT2LMHeadModel(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, LEARNING_RATE, total_steps=steps)
+    losses = []
+    start = time.perf_counter()
+    model.train()
+    for _step in range(steps):
+        # A batch of random windows of the corpus: (B, T) token ids.
+        offsets = torch.randint(0, len(data) - CONTEXT, (BATCH_SIZE,))
+        batch = torch.stack([data[i : i + CONTEXT] for i in offsets]).to(device)
+        # labels=input_ids: the model shifts them by one and returns the mean cross-entropy
+        # of predicting token t+1 from tokens 1..t.
+        loss = model(input_ids=batch, labels=batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+    # --8<-- [end:loop]
+    log = {
+        "corpus_sentences": len(story_corpus()),
+        "corpus_tokens": len(data),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": steps, "batch_size": BATCH_SIZE, "context": CONTEXT,
+        "losses": [round(x, 4) for x in losses],
+        "seconds": round(time.perf_counter() - start, 1),
+        "device": device,
+    }
+    model.generation_config.pad_token_id = tokenizer.eos_token_id
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    (Path(out_dir) / "training_log.json").write_text(json.dumps(log, indent=1))
+    return log
+
+
+def training_log(model) -> dict:
+    """The log that :func:`train_tiny_gpt2` saved next to ``model``'s weights."""
+    return json.loads((Path(model.name_or_path) / "training_log.json").read_text())
+
+
+# --8<-- [start:loss-curve]
+def example_loss_curve(trained_gpt2):
+    """Training loss of the tiny GPT-2: it starts near ln(50257) = 10.8 (a uniform guess over
+    the vocabulary) and falls as the model learns the corpus.
+
+    Alt text: Line chart of cross-entropy loss against training step, falling steeply from
+    about 11 in the first steps and flattening out far below it.
+    """
+    import math
+
+    import matplotlib.pyplot as plt
+
+    model, _ = trained_gpt2
+    log = training_log(model)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(range(1, len(log["losses"]) + 1), log["losses"], lw=1.2)
+    ax.axhline(math.log(50257), ls="--", c="grey", lw=0.8)
+    ax.text(len(log["losses"]), math.log(50257), "uniform guess, ln 50257", ha="right",
+            va="bottom", fontsize=8, c="grey")
+    ax.set(xlabel="training step", ylabel="cross-entropy loss (nats)",
+           title=f"{log['parameters'] / 1e6:.1f} M parameters, "
+                 f"{log['corpus_tokens']:,} corpus tokens")
+    fig.tight_layout()
+    return fig
+# --8<-- [end:loss-curve]
+
+
+# --8<-- [start:training-summary]
+def example_summary(trained_gpt2):
+    """What was trained, on what, for how long."""
+    model, _ = trained_gpt2
+    log = training_log(model)
+    print(f"corpus: {log['corpus_sentences']} sentences, {log['corpus_tokens']} tokens")
+    print(f"model: {log['parameters']:,} parameters "
+          f"({model.config.n_layer} blocks, {model.config.n_head} heads, "
+          f"width {model.config.n_embd})")
+    print(f"training: {log['steps']} steps of {log['batch_size']} x {log['context']} tokens")
+    print(f"loss: first step {log['losses'][0]:.2f}, last 10 steps "
+          f"{sum(log['losses'][-10:]) / 10:.2f}")
+# --8<-- [end:training-summary]
+
+
+# --8<-- [start:before-after]
+def example_before_after(trained_gpt2):
+    """The same prompt, continued by the untrained model (random weights) and by the trained
+    one, both greedy (always the most likely next token)."""
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    trained, tokenizer = trained_gpt2
+    torch.manual_seed(0)
+    untrained = GPT2LMHeadModel(trained.config).eval()  # same shape, random weights
+    inputs = tokenizer(PROMPT, return_tensors="pt")
+    for name, model in (("before training", untrained), ("after training", trained)):
+        output = model.generate(**inputs.to(model.device), max_new_tokens=20, do_sample=False,
+                                pad_token_id=tokenizer.eos_token_id)
+        print(f"{name}: {tokenizer.decode(output[0])!r}")
+# --8<-- [end:before-after]
