@@ -29,6 +29,8 @@ def example_printout(gpt2_config):
     language-model head."""
     model = build_without_weights(gpt2_config)
     print(model)
+
+
 # --8<-- [end:printout]
 
 
@@ -51,4 +53,6 @@ def example_parameters(gpt2_config):
     for name, n in rows:
         print(f"{name:34} {n:>12,}")
     print(f"{'total (lm_head tied to wte)':34} {count(model):>12,}")
+
+
 # --8<-- [end:parameters]

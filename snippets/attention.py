@@ -38,8 +38,9 @@ def attentions_for(model, tokenizer, text: str):
     with torch.no_grad():
         outputs = model(**inputs, output_attentions=True)
     if not outputs.attentions or outputs.attentions[0] is None:
-        raise RuntimeError(f"{model.name_or_path} returned no attentions: load it with "
-                           'attn_implementation="eager"')
+        raise RuntimeError(
+            f'{model.name_or_path} returned no attentions: load it with attn_implementation="eager"'
+        )
     tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
     return tokens, tuple(a.float().cpu() for a in outputs.attentions)
 
@@ -53,6 +54,8 @@ def example_shapes(encoder):
     print(f"layers: {len(attentions)}; each attention tensor: {tuple(attentions[0].shape)}")
     row_sums = attentions[0].sum(dim=-1)  # (1, heads, T): should all be 1
     print(f"row sums, layer 0: min {row_sums.min():.4f}, max {row_sums.max():.4f}")
+
+
 # --8<-- [end:attentions]
 
 
@@ -81,6 +84,8 @@ def example_grid(encoder):
                 ax.set_ylabel(f"layer {layer}", fontsize=7)
     fig.tight_layout(pad=0.2)
     return fig
+
+
 # --8<-- [end:grid]
 
 
@@ -113,12 +118,17 @@ def example_it_head(encoder):
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
     ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
-    ax.set(xlabel="attends to (key)", ylabel="token (query)",
-           title=f"layer {layer}, head {head}: it -> animal = {weight:.2f}")
+    ax.set(
+        xlabel="attends to (key)",
+        ylabel="token (query)",
+        title=f"layer {layer}, head {head}: it -> animal = {weight:.2f}",
+    )
     it = tokens.index("it")
     ax.add_patch(plt.Rectangle((-0.5, it - 0.5), len(tokens), 1, fill=False, ec="tab:red"))
     fig.tight_layout()
     return fig
+
+
 # --8<-- [end:it-head]
 
 
@@ -135,6 +145,8 @@ def example_head_view(encoder):
     model, tokenizer = encoder
     tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
     return head_view(attentions, tokens, html_action="return")
+
+
 # --8<-- [end:head-view]
 
 
@@ -150,6 +162,8 @@ def example_model_view(generator):
 
     tokens, attentions = attentions_for(generator.model, generator.tokenizer, DECODER_SENTENCE)
     return model_view(attentions, tokens, html_action="return")
+
+
 # --8<-- [end:model-view]
 
 
@@ -162,9 +176,13 @@ def example_causal_mask(generator):
     stacked = torch.cat(attentions)  # (layers, heads, T, T)
     above_diagonal = torch.triu(torch.ones(len(tokens), len(tokens), dtype=torch.bool), 1)
     print(f"tokens: {tokens}")
-    print(f"largest weight above the diagonal, all layers and heads: "
-          f"{stacked[..., above_diagonal].max().item():.1e}")
+    print(
+        f"largest weight above the diagonal, all layers and heads: "
+        f"{stacked[..., above_diagonal].max().item():.1e}"
+    )
     print("layer 0, head 0 (rows: tokens, columns: tokens attended to):")
     for token, row in zip(tokens, stacked[0, 0], strict=True):
         print(f"  {token:>8} " + " ".join(f"{w:4.2f}" for w in row.tolist()))
+
+
 # --8<-- [end:causal]

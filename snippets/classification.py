@@ -21,6 +21,8 @@ def example_step2_config(classifier):
     """Step 2: the model's configuration, including the labels of its two classes."""
     model, _ = classifier
     print(model.config)
+
+
 # --8<-- [end:step2]
 
 
@@ -30,6 +32,8 @@ def example_step3_input_ids(classifier):
     _, tokenizer = classifier
     input_ids = tokenizer(INPUT_TEXT, return_tensors="pt")["input_ids"]  # (1, T)
     print(input_ids)
+
+
 # --8<-- [end:step3]
 
 
@@ -63,6 +67,8 @@ def example_step45_inference(classifier):
     print(f"logits:        {[round(x, 4) for x in result['logits']]}")
     print(f"probabilities: {[round(x, 6) for x in result['probabilities']]}")
     print([{"label": result["label"], "score": round(result["score"], 6)}])
+
+
 # --8<-- [end:step45]
 
 
@@ -99,6 +105,8 @@ def example_probability_chart(classifier):
     ax.legend(loc="lower right", fontsize=8, ncols=2)
     fig.tight_layout()
     return fig
+
+
 # --8<-- [end:chart]
 
 
@@ -112,4 +120,6 @@ def example_heldout_accuracy(classifier):
     heldout = sentiment_examples("heldout")
     print(f"held-out sentences: {len(heldout)}, e.g. {heldout[0][0]!r}")
     print(f"accuracy: {accuracy(model, tokenizer, heldout):.3f}")
+
+
 # --8<-- [end:accuracy]

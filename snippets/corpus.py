@@ -27,8 +27,16 @@ REASONS = [
     "the bowl was left on the table",
     "the kitchen door was open",
 ]
-PLACES = ["in the garden", "under the table", "by the river", "at the park", "in the kitchen",
-          "on the beach", "near the old tree", "behind the house"]
+PLACES = [
+    "in the garden",
+    "under the table",
+    "by the river",
+    "at the park",
+    "in the kitchen",
+    "on the beach",
+    "near the old tree",
+    "behind the house",
+]
 FEELINGS = ["happy", "sleepy", "excited", "calm", "proud", "curious"]
 ENDINGS = [
     "Then {pronoun} fell asleep {place}.",
@@ -52,33 +60,60 @@ def story_corpus(n_sentences: int = 4000, seed: int = 0) -> list[str]:
         pronoun = rng.choice(["she", "he", "it"])
         kind = rng.randrange(3)
         if kind == 0:
-            sentence = (f"{owner} {animal} really wanted to {rng.choice(VERBS)} {food} "
-                        f"because {rng.choice(REASONS)}.")
+            sentence = (
+                f"{owner} {animal} really wanted to {rng.choice(VERBS)} {food} "
+                f"because {rng.choice(REASONS)}."
+            )
         elif kind == 1:
-            sentence = (f"{owner} {animal} was {rng.choice(FEELINGS)} {rng.choice(PLACES)} "
-                        f"and ate some {food}.")
+            sentence = (
+                f"{owner} {animal} was {rng.choice(FEELINGS)} {rng.choice(PLACES)} "
+                f"and ate some {food}."
+            )
         else:
             sentence = f"The {animal} found the {food} {rng.choice(PLACES)}."
         if rng.random() < 0.4:
-            sentence += " " + rng.choice(ENDINGS).format(pronoun=pronoun,
-                                                         place=rng.choice(PLACES))
+            sentence += " " + rng.choice(ENDINGS).format(pronoun=pronoun, place=rng.choice(PLACES))
         sentences.append(sentence)
     return sentences
 
 
 # Sentiment: words that carry the label, and things to say them about. The held-out set uses
 # other adjectives and other things, so its accuracy measures more than memorisation.
-POSITIVE_WORDS = ["wonderful", "beautiful", "delightful", "excellent", "lovely", "amazing",
-                  "fantastic", "charming", "superb", "enjoyable"]
-NEGATIVE_WORDS = ["terrible", "awful", "boring", "disappointing", "horrible", "dreadful",
-                  "ugly", "painful", "miserable", "annoying"]
+POSITIVE_WORDS = [
+    "wonderful",
+    "beautiful",
+    "delightful",
+    "excellent",
+    "lovely",
+    "amazing",
+    "fantastic",
+    "charming",
+    "superb",
+    "enjoyable",
+]
+NEGATIVE_WORDS = [
+    "terrible",
+    "awful",
+    "boring",
+    "disappointing",
+    "horrible",
+    "dreadful",
+    "ugly",
+    "painful",
+    "miserable",
+    "annoying",
+]
 HELD_OUT_POSITIVE = ["breathtaking", "brilliant", "marvellous", "pleasant"]
 HELD_OUT_NEGATIVE = ["dull", "unpleasant", "depressing", "frustrating"]
-THINGS = ["film", "concert", "meal", "hotel", "book", "lecture", "game", "trip", "museum",
-          "show"]
+THINGS = ["film", "concert", "meal", "hotel", "book", "lecture", "game", "trip", "museum", "show"]
 HELD_OUT_THINGS = ["view", "play", "album", "restaurant"]
-FRAMES = ["The {thing} was {word}.", "What a {word} {thing}!", "I found the {thing} {word}.",
-          "Honestly, the {thing} was {word}.", "This {thing} is {word}."]
+FRAMES = [
+    "The {thing} was {word}.",
+    "What a {word} {thing}!",
+    "I found the {thing} {word}.",
+    "Honestly, the {thing} was {word}.",
+    "This {thing} is {word}.",
+]
 
 
 def sentiment_examples(split: str = "train") -> list[tuple[str, int]]:

@@ -10,8 +10,21 @@ Reference: Vaswani et al. 2017, section 3.4-3.5; Radford et al. 2019.
 
 from __future__ import annotations
 
-WORDS = ["cat", "dog", "kitten", "puppy", "ocean", "sea", "river", "king", "queen", "car",
-         "truck", "happy", "sad"]
+WORDS = [
+    "cat",
+    "dog",
+    "kitten",
+    "puppy",
+    "ocean",
+    "sea",
+    "river",
+    "king",
+    "queen",
+    "car",
+    "truck",
+    "happy",
+    "sad",
+]
 
 
 # --8<-- [start:lookup]
@@ -21,14 +34,17 @@ def example_lookup(gpt2_config, gpt2_tokenizer):
 
     token_embedding = torch.nn.Embedding(gpt2_config.vocab_size, gpt2_config.n_embd)  # wte
     position_embedding = torch.nn.Embedding(gpt2_config.n_positions, gpt2_config.n_embd)  # wpe
-    input_ids = gpt2_tokenizer("Counselor, please adjust your Zoom filter",
-                               return_tensors="pt").input_ids  # (1, T)
+    input_ids = gpt2_tokenizer(
+        "Counselor, please adjust your Zoom filter", return_tensors="pt"
+    ).input_ids  # (1, T)
     positions = torch.arange(input_ids.shape[1]).unsqueeze(0)  # (1, T): 0, 1, ..., T-1
     hidden = token_embedding(input_ids) + position_embedding(positions)  # (1, T, n_embd)
     print(f"token embedding table:    {tuple(token_embedding.weight.shape)}")
     print(f"position embedding table: {tuple(position_embedding.weight.shape)}")
     print(f"input ids:                {tuple(input_ids.shape)}")
     print(f"input to the first block: {tuple(hidden.shape)}")
+
+
 # --8<-- [end:lookup]
 
 
@@ -81,4 +97,6 @@ def example_similarity(encoder):
     right.set_title("projection on two principal components", fontsize=9)
     fig.tight_layout()
     return fig
+
+
 # --8<-- [end:similarity]

@@ -29,6 +29,8 @@ def example_five_continuations(generator):
     )
     for number, output in enumerate(outputs, start=1):
         print(f"{number}. {output['generated_text']!r}")
+
+
 # --8<-- [end:pipeline]
 
 
@@ -42,10 +44,13 @@ PROMPTS = [
 
 def example_batch_of_prompts(generator):
     """A batch of prompts in one call: the pipeline returns one list of outputs per prompt."""
-    outputs = generator(PROMPTS, max_new_tokens=15, do_sample=False,
-                        pad_token_id=generator.tokenizer.eos_token_id)
+    outputs = generator(
+        PROMPTS, max_new_tokens=15, do_sample=False, pad_token_id=generator.tokenizer.eos_token_id
+    )
     for prompt, (output,) in zip(PROMPTS, outputs, strict=True):
-        print(f"{prompt!r} -> {output['generated_text'][len(prompt):]!r}")
+        print(f"{prompt!r} -> {output['generated_text'][len(prompt) :]!r}")
+
+
 # --8<-- [end:batch]
 
 
@@ -67,8 +72,10 @@ def example_settings_table(generator):
     for name, setting in SETTINGS.items():
         options = {"max_new_tokens": 20, **setting}
         (output,) = generator(PROMPT, pad_token_id=generator.tokenizer.eos_token_id, **options)
-        continuation = output["generated_text"][len(PROMPT):].replace("\n", " ")
+        continuation = output["generated_text"][len(PROMPT) :].replace("\n", " ")
         print(f"| {name:18} | {continuation!r}")
+
+
 # --8<-- [end:settings]
 
 
@@ -98,4 +105,6 @@ def example_temperature(generator):
     axes[0].set_ylabel("P(next token)")
     fig.tight_layout()
     return fig
+
+
 # --8<-- [end:temperature]

@@ -52,4 +52,6 @@ def example_timeline():
     ax.spines[["left", "top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
 # --8<-- [end:timeline]

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from snippets.profiles import (
-    GPT3_ENCODER_PACKAGE,
     GPT3_ENCODER_SHA256,
     MINILM_PACKAGE,
     ModelSpec,
@@ -73,6 +72,8 @@ def load_from_hub(auto_class: Any, spec: ModelSpec, **kwargs: Any) -> Any:
             f"(`hf download {spec.name} --revision {spec.revision}`), copy it to this "
             "machine's HF_HOME and set HF_HUB_OFFLINE=1, or render with `--profile offline`."
         ) from error
+
+
 # --8<-- [end:hub-loading]
 
 
@@ -97,7 +98,9 @@ def _npm_package_files(package: str, sha256: str, names: tuple[str, ...]) -> dic
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
             ["npm", "pack", package, "--pack-destination", tmp, "--silent"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         tarballs = list(Path(tmp).glob("*.tgz"))
         if result.returncode != 0 or not tarballs:
@@ -143,6 +146,8 @@ def load_bpe_tokenizer(spec: ModelSpec, device: str = "cpu") -> Any:
     merge_lines = files["vocab.bpe"].read_text(encoding="utf-8").splitlines()[1:]  # skip #version
     merges = [tuple(line.split()) for line in merge_lines if line]
     return GPT2TokenizerFast(vocab=vocab, merges=merges)
+
+
 # --8<-- [end:bpe-tokenizer]
 
 
@@ -191,6 +196,8 @@ def load_encoder(spec: ModelSpec, device: str = "cpu") -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path, attn_implementation="eager")
     return model.to(device).eval(), tokenizer
+
+
 # --8<-- [end:encoder]
 
 
@@ -211,6 +218,8 @@ def load_classifier(spec: ModelSpec, device: str = "cpu") -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path)
     return model.to(device).eval(), tokenizer
+
+
 # --8<-- [end:classifier]
 
 
@@ -239,6 +248,8 @@ def load_generator(spec: ModelSpec, device: str = "cpu") -> Any:
 
     model, tokenizer = load_causal_lm(spec, device)
     return pipeline("text-generation", model=model, tokenizer=tokenizer, device=model.device)
+
+
 # --8<-- [end:generator]
 
 

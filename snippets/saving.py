@@ -33,4 +33,6 @@ def example_save_and_reload(saved_model_source):
     before = model.bert.embeddings.word_embeddings.weight
     after = loaded.embeddings.word_embeddings.weight
     print(f"word embeddings identical after the round trip: {torch.equal(before, after)}")
+
+
 # --8<-- [end:save-load]

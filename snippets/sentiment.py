@@ -47,7 +47,9 @@ def train_sentiment_classifier(out_dir: Path, device: str = "cpu", seed: int = 0
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(minilm_path())
     model = AutoModelForSequenceClassification.from_pretrained(
-        minilm_path(), num_labels=2, id2label=LABELS,
+        minilm_path(),
+        num_labels=2,
+        id2label=LABELS,
         label2id={label: index for index, label in LABELS.items()},
     ).to(device)
     train = sentiment_examples("train")

@@ -36,6 +36,8 @@ def example_next_token(generator):
     for p, token_id in zip(top.values, top.indices, strict=True):
         print(f"  {generator.tokenizer.decode(token_id)!r:>12}  {p.item():.3f}")
     print(f"sum over all {probabilities.numel()} tokens: {probabilities.sum().item():.4f}")
+
+
 # --8<-- [end:next-token]
 
 
@@ -54,8 +56,14 @@ def sequence_log_probability(model, tokenizer, text: str) -> float:
 
 def example_chain_rule(generator):
     """Which sentence does the model find more probable? The chain rule answers it."""
-    for text in ("My dog really wanted to eat icecream because it was a very hot day.",
-                 "My dog really wanted to eat icecream because day hot a was very it."):
-        print(f"log P = {sequence_log_probability(generator.model, generator.tokenizer, text):8.2f}"
-              f"   {text}")
+    for text in (
+        "My dog really wanted to eat icecream because it was a very hot day.",
+        "My dog really wanted to eat icecream because day hot a was very it.",
+    ):
+        print(
+            f"log P = {sequence_log_probability(generator.model, generator.tokenizer, text):8.2f}"
+            f"   {text}"
+        )
+
+
 # --8<-- [end:chain-rule]

@@ -27,7 +27,10 @@ def example_granularities(gpt2_tokenizer):
     words = re.findall(r"\w+|[^\w\s]", SEQUENCE)  # split on spaces, punctuation on its own
     subwords = gpt2_tokenizer.tokenize(SEQUENCE)
     for name, tokens in (("characters", characters), ("words", words), ("subwords", subwords)):
-        print(f"{name:10} {len(tokens):3} tokens: {tokens[:12]}{' ...' if len(tokens) > 12 else ''}")
+        more = " ..." if len(tokens) > 12 else ""
+        print(f"{name:10} {len(tokens):3} tokens: {tokens[:12]}{more}")
+
+
 # --8<-- [end:granularities]
 
 
@@ -51,6 +54,8 @@ def example_summary(gpt2_tokenizer):
     """GPT-2's tokenizer on the sentence: 20 tokens, each a piece of a word with its leading
     space (Ġ), and a lossless round trip back to the text."""
     tokenization_summary(gpt2_tokenizer, SEQUENCE)
+
+
 # --8<-- [end:summary]
 
 
@@ -68,12 +73,14 @@ def example_merges(gpt2_tokenizer):
     rank = {pair: index for index, pair in enumerate(merges)}
     pieces = list("Counselor")
     while len(pieces) > 1:  # apply the earliest-learned merge available, as BPE does
-        pairs = [(rank.get((a, b), len(rank)), i) for i, (a, b) in enumerate(zip(pieces, pieces[1:]))]
-        best, i = min(pairs)
+        pairs = zip(pieces, pieces[1:], strict=False)  # neighbouring pieces
+        best, i = min((rank.get(pair, len(rank)), i) for i, pair in enumerate(pairs))
         if best == len(rank):
             break
         pieces[i : i + 2] = [pieces[i] + pieces[i + 1]]
         print(f"  merge #{best:5}: {pieces}")
+
+
 # --8<-- [end:merges]
 
 
@@ -88,4 +95,6 @@ def example_wordpiece(encoder):
     for text in (SEQUENCE, PANORAMIC):
         print(f"Tokens: {tokenizer.tokenize(text)}")
         print(f"Token ids: {tokenizer(text)['input_ids']}")
+
+
 # --8<-- [end:wordpiece]

@@ -48,8 +48,9 @@ def corpus_token_ids(tokenizer) -> list[int]:
     return ids
 
 
-def train_tiny_gpt2(out_dir: Path, device: str = "cpu", steps: int = TRAIN_STEPS,
-                    seed: int = 0) -> dict:
+def train_tiny_gpt2(
+    out_dir: Path, device: str = "cpu", steps: int = TRAIN_STEPS, seed: int = 0
+) -> dict:
     """Train the tiny GPT-2 and save it (weights, tokenizer, ``training_log.json``) to ``out_dir``.
 
     Args:
@@ -92,7 +93,9 @@ def train_tiny_gpt2(out_dir: Path, device: str = "cpu", steps: int = TRAIN_STEPS
         "corpus_sentences": len(story_corpus()),
         "corpus_tokens": len(data),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "steps": steps, "batch_size": BATCH_SIZE, "context": CONTEXT,
+        "steps": steps,
+        "batch_size": BATCH_SIZE,
+        "context": CONTEXT,
         "losses": [round(x, 4) for x in losses],
         "seconds": round(time.perf_counter() - start, 1),
         "device": device,
@@ -126,13 +129,24 @@ def example_loss_curve(trained_gpt2):
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.plot(range(1, len(log["losses"]) + 1), log["losses"], lw=1.2)
     ax.axhline(math.log(50257), ls="--", c="grey", lw=0.8)
-    ax.text(len(log["losses"]), math.log(50257), "uniform guess, ln 50257", ha="right",
-            va="bottom", fontsize=8, c="grey")
-    ax.set(xlabel="training step", ylabel="cross-entropy loss (nats)",
-           title=f"{log['parameters'] / 1e6:.1f} M parameters, "
-                 f"{log['corpus_tokens']:,} corpus tokens")
+    ax.text(
+        len(log["losses"]),
+        math.log(50257),
+        "uniform guess, ln 50257",
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        c="grey",
+    )
+    ax.set(
+        xlabel="training step",
+        ylabel="cross-entropy loss (nats)",
+        title=f"{log['parameters'] / 1e6:.1f} M parameters, {log['corpus_tokens']:,} corpus tokens",
+    )
     fig.tight_layout()
     return fig
+
+
 # --8<-- [end:loss-curve]
 
 
@@ -142,12 +156,18 @@ def example_summary(trained_gpt2):
     model, _ = trained_gpt2
     log = training_log(model)
     print(f"corpus: {log['corpus_sentences']} sentences, {log['corpus_tokens']} tokens")
-    print(f"model: {log['parameters']:,} parameters "
-          f"({model.config.n_layer} blocks, {model.config.n_head} heads, "
-          f"width {model.config.n_embd})")
+    print(
+        f"model: {log['parameters']:,} parameters "
+        f"({model.config.n_layer} blocks, {model.config.n_head} heads, "
+        f"width {model.config.n_embd})"
+    )
     print(f"training: {log['steps']} steps of {log['batch_size']} x {log['context']} tokens")
-    print(f"loss: first step {log['losses'][0]:.2f}, last 10 steps "
-          f"{sum(log['losses'][-10:]) / 10:.2f}")
+    print(
+        f"loss: first step {log['losses'][0]:.2f}, last 10 steps "
+        f"{sum(log['losses'][-10:]) / 10:.2f}"
+    )
+
+
 # --8<-- [end:training-summary]
 
 
@@ -163,7 +183,13 @@ def example_before_after(trained_gpt2):
     untrained = GPT2LMHeadModel(trained.config).eval()  # same shape, random weights
     inputs = tokenizer(PROMPT, return_tensors="pt")
     for name, model in (("before training", untrained), ("after training", trained)):
-        output = model.generate(**inputs.to(model.device), max_new_tokens=20, do_sample=False,
-                                pad_token_id=tokenizer.eos_token_id)
+        output = model.generate(
+            **inputs.to(model.device),
+            max_new_tokens=20,
+            do_sample=False,
+            pad_token_id=tokenizer.eos_token_id,
+        )
         print(f"{name}: {tokenizer.decode(output[0])!r}")
+
+
 # --8<-- [end:before-after]

@@ -9,29 +9,59 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from snippets.render import manifest as mf
 from snippets.render.codehash import ExampleDefinitionError, discover_examples
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m snippets.render", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true",
-                        help="execute nothing; exit 1 and list stale/missing/orphaned assets")
-    parser.add_argument("--profile", default=None, choices=["auto", "hub", "offline"],
-                        help="model profile (default: auto when rendering; with --check, the "
-                             "profile each asset was rendered with)")
-    parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "mps"],
-                        help="device (default: auto when rendering; with --check, the recorded one)")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"],
-                        help="model dtype (only worth changing on a GPU)")
+    parser = argparse.ArgumentParser(
+        prog="python -m snippets.render",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="execute nothing; exit 1 and list stale/missing/orphaned assets",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        choices=["auto", "hub", "offline"],
+        help="model profile (default: auto when rendering; with --check, the "
+        "profile each asset was rendered with)",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="device (default: auto; with --check, the recorded one)",
+    )
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16"],
+        help="model dtype (only worth changing on a GPU)",
+    )
     parser.add_argument("--seed", type=int, default=mf.DEFAULT_SEED)
-    parser.add_argument("--only", action="append", default=[], metavar="ID",
-                        help="render only these example ids (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="render only these example ids (repeatable)",
+    )
     parser.add_argument("--force", action="store_true", help="re-render even fresh examples")
     parser.add_argument("--list", action="store_true", help="list the examples and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=mf.GENERATED_DIR,
+        help="where the assets and manifest live (default: docs/generated)",
+    )
     return parser.parse_args(argv)
 
 
@@ -56,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = None
         if args.profile not in (None, "auto") and args.device not in (None, "auto"):
             settings = mf.RenderSettings(args.profile, args.device, args.seed, args.dtype)
-        problems, _ = mf.check(examples, settings)
+        problems, _, _ = mf.check(examples, settings, args.output_dir)
         if not problems:
             print(f"render --check: all {len(examples)} examples are fresh")
             return 0
@@ -75,28 +105,43 @@ def main(argv: list[str] | None = None) -> int:
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
-    print(f"render: profile {profile} ({why}); device {device}; seed {args.seed}; "
-          f"dtype {args.dtype}", file=sys.stderr)
+    print(
+        f"render: profile {profile} ({why}); device {device}; seed {args.seed}; dtype {args.dtype}",
+        file=sys.stderr,
+    )
     settings = mf.RenderSettings(profile, device, args.seed, args.dtype)
     selected = [e for e in examples if not args.only or e.id in args.only]
-    if args.force:
-        to_render = selected
-    else:
-        _, stale = mf.check(examples, settings)
-        to_render = [e for e in stale if e in selected]
+    _, stale, refresh = mf.check(examples, settings, args.output_dir)
+    to_render = selected if args.force else [e for e in stale if e in selected]
+    refresh = [e for e in refresh if e in selected and e not in to_render]
+    if refresh:
+        mf.refresh_fragments(refresh, args.output_dir)
+        print(f"render: rewrote {len(refresh)} page fragment(s), executed nothing for them",
+              file=sys.stderr)  # fmt: skip
     try:
-        outcomes = render(examples, to_render, settings, progress=not args.quiet)
+        outcomes, store = render(
+            examples, to_render, settings, args.output_dir, progress=not args.quiet
+        )
     except ModelUnavailableError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
-    counts = {status: sum(o.status == status for o in outcomes)
-              for status in ("executed", "cached", "failed")}
-    print(f"render: {counts['executed']} executed, {counts['cached']} cached, "
-          f"{counts['failed']} failed", file=sys.stderr)
+    counts = {
+        status: sum(o.status == status for o in outcomes)
+        for status in ("executed", "cached", "failed")
+    }
+    print(
+        f"render: {counts['executed']} executed, {counts['cached']} cached, "
+        f"{counts['failed']} failed",
+        file=sys.stderr,
+    )
+    for role, seconds in store.load_seconds.items():
+        print(f"  model    {seconds:7.2f} s  {role} (load, or train a stand-in)", file=sys.stderr)
     for outcome in sorted(outcomes, key=lambda o: -o.duration):
         if outcome.status != "cached":
-            print(f"  {outcome.status:8} {outcome.duration:7.2f} s  {outcome.example.id}",
-                  file=sys.stderr)
+            print(
+                f"  {outcome.status:8} {outcome.duration:7.2f} s  {outcome.example.id}",
+                file=sys.stderr,
+            )
     for outcome in outcomes:
         if outcome.status == "failed":
             print(f"render: FAILED {outcome.error}", file=sys.stderr)

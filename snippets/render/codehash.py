@@ -53,9 +53,9 @@ class ModuleInfo:
     module_aliases: dict[str, str] = field(default_factory=dict)  # alias -> module
 
 
-def _module_files() -> dict[str, Path]:
+def _module_files(package_dir: Path) -> dict[str, Path]:
     files = {}
-    for path in sorted(PACKAGE_DIR.glob("*.py")):
+    for path in sorted(package_dir.glob("*.py")):
         if path.name != "__init__.py":
             files[f"{PACKAGE}.{path.stem}"] = path
     return files
@@ -67,11 +67,24 @@ def _resolve_from(module: str, node: ast.ImportFrom) -> str | None:
     return node.module
 
 
+def package_modules(package_dir: Path = PACKAGE_DIR) -> dict[str, ModuleInfo]:
+    """Parse every ``snippets/*.py`` module (the lecture's code), once per process.
+
+    Args:
+        package_dir: the package folder (another one in tests; modules keep the name
+            ``snippets.<file stem>``).
+    """
+    files = _module_files(package_dir.resolve())
+    stamp = tuple((name, path.stat().st_mtime_ns, path.stat().st_size)
+                  for name, path in files.items())  # fmt: skip
+    return _parse_package(tuple(files.items()), stamp)
+
+
 @cache
-def package_modules() -> dict[str, ModuleInfo]:
-    """Parse every ``snippets/*.py`` module (the lecture's code) once."""
+def _parse_package(files: tuple[tuple[str, Path], ...], stamp: tuple) -> dict[str, ModuleInfo]:
+    """Parse ``files``; ``stamp`` (modification times and sizes) invalidates the cache."""
     modules = {}
-    for name, path in _module_files().items():
+    for name, path in files:
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text, filename=str(path))
         info = ModuleInfo(name, path, tree, text)
@@ -119,13 +132,13 @@ def _references(info: ModuleInfo, node: ast.AST) -> set[Symbol]:
     return found
 
 
-def closure(module: str, name: str) -> set[Symbol]:
+def closure(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[Symbol]:
     """Every package symbol that ``module.name`` depends on, itself included.
 
     Raises:
         KeyError: the module or the name does not exist in the package.
     """
-    modules = package_modules()
+    modules = package_modules(package_dir)
     if module not in modules or name not in modules[module].sources:
         raise KeyError(f"{module}:{name} is not a top-level name of the snippets package")
     seen: set[Symbol] = set()
@@ -144,11 +157,11 @@ def closure(module: str, name: str) -> set[Symbol]:
     return seen
 
 
-def function_hash(module: str, name: str) -> str:
+def function_hash(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> str:
     """sha256 (hex) of the source of ``module.name`` and of everything it depends on."""
-    modules = package_modules()
+    modules = package_modules(package_dir)
     digest = hashlib.sha256()
-    for mod, sym in sorted(closure(module, name)):
+    for mod, sym in sorted(closure(module, name, package_dir)):
         digest.update(f"{mod}:{sym}\n".encode())
         digest.update(modules[mod].sources[sym].encode())
         digest.update(b"\n")
@@ -192,21 +205,22 @@ def _docstring_parts(node: ast.FunctionDef) -> tuple[str, str]:
     doc = inspect.cleandoc(ast.get_docstring(node) or "")
     paragraphs = [" ".join(p.split()) for p in doc.split("\n\n") if p.strip()]
     caption = paragraphs[0] if paragraphs else ""
-    alt = next((p.removeprefix("Alt text:").strip() for p in paragraphs
-                if p.startswith("Alt text:")), "")
+    alt = next(
+        (p.removeprefix("Alt text:").strip() for p in paragraphs if p.startswith("Alt text:")), ""
+    )
     return caption, alt
 
 
-def discover_examples() -> list[Example]:
+def discover_examples(package_dir: Path = PACKAGE_DIR) -> list[Example]:
     """All examples of the package, in file order.
 
     Raises:
         ExampleDefinitionError: an example has a parameter the renderer cannot fill or no
             docstring, naming the file and line.
     """
-    root = PACKAGE_DIR.parent
+    root = package_dir.resolve().parent
     examples = []
-    for info in package_modules().values():
+    for info in package_modules(package_dir).values():
         topic = info.name.rsplit(".", 1)[1]
         for name, node in info.nodes.items():
             if not (isinstance(node, ast.FunctionDef) and name.startswith("example_")):
@@ -227,12 +241,20 @@ def discover_examples() -> list[Example]:
                 )
             roles = sorted({PARAMETER_ROLES[p] for p in params} - {None})
             example_id = f"{topic}-{name.removeprefix('example_')}".replace("_", "-")
-            examples.append(Example(
-                id=example_id, module=info.name, function=name,
-                path=str(info.path.relative_to(root)), line=node.lineno,
-                parameters=params, roles=tuple(roles), caption=caption, alt=alt,
-                code_hash=function_hash(info.name, name),
-            ))
+            examples.append(
+                Example(
+                    id=example_id,
+                    module=info.name,
+                    function=name,
+                    path=str(info.path.relative_to(root)),
+                    line=node.lineno,
+                    parameters=params,
+                    roles=tuple(roles),
+                    caption=caption,
+                    alt=alt,
+                    code_hash=function_hash(info.name, name, package_dir),
+                )
+            )
     ids = [e.id for e in examples]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:

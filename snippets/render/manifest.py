@@ -143,15 +143,19 @@ def read_json(path: Path, default: Any) -> Any:
 def read_manifest(generated: Path = GENERATED_DIR) -> dict[str, Any]:
     manifest = read_json(generated / MANIFEST_NAME, {"format": MANIFEST_FORMAT, "examples": {}})
     if manifest.get("format") != MANIFEST_FORMAT:
-        raise ValueError(f"{generated / MANIFEST_NAME} has format {manifest.get('format')}, "
-                         f"expected {MANIFEST_FORMAT}: re-render with `nox -s render`")
+        raise ValueError(
+            f"{generated / MANIFEST_NAME} has format {manifest.get('format')}, "
+            f"expected {MANIFEST_FORMAT}: re-render with `nox -s render`"
+        )
     return manifest
 
 
 def write_manifest(manifest: dict[str, Any], generated: Path = GENERATED_DIR) -> None:
     manifest["examples"] = dict(sorted(manifest["examples"].items()))
-    atomic_write(generated / MANIFEST_NAME,
-                 json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    atomic_write(
+        generated / MANIFEST_NAME,
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+    )
 
 
 @dataclass(frozen=True)
@@ -186,8 +190,26 @@ def _why_stale(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(reasons)
 
 
-def check(examples: list[Example], settings: RenderSettings | None,
-          generated: Path = GENERATED_DIR) -> tuple[list[Problem], list[Example]]:
+def current_fragment(example: Example, entry: dict[str, Any], generated: Path) -> str:
+    """The page fragment the renderer would write today for an example's stored outputs.
+
+    Rebuilt from the files, without executing anything, so a change to the fragment format
+    (captions, markup) refreshes fragments without re-running examples.
+    """
+    from snippets.render.outputs import Captured, fragment
+
+    text_file = generated / f"{example.id}.txt"
+    captured = Captured(
+        text=text_file.read_text(encoding="utf-8") if text_file.exists() else "",
+        png=b"" if (generated / f"{example.id}.png").exists() else None,
+        html="" if (generated / f"{example.id}.html").exists() else None,
+    )
+    return fragment(example, captured, entry["key_parts"]["profile"], entry["device_name"])
+
+
+def check(
+    examples: list[Example], settings: RenderSettings | None, generated: Path = GENERATED_DIR
+) -> tuple[list[Problem], list[Example], list[Example]]:
     """Compare the examples with the assets in ``generated``; execute nothing.
 
     Args:
@@ -196,12 +218,13 @@ def check(examples: list[Example], settings: RenderSettings | None,
             its assets were rendered with (a frozen checkout is fresh for its own profile).
 
     Returns:
-        ``(problems, examples to render)``.
+        ``(problems, examples to execute, examples whose page fragment only needs rewriting)``.
     """
     manifest = read_manifest(generated)
     entries = manifest["examples"]
     problems: list[Problem] = []
     to_render: list[Example] = []
+    to_refresh: list[Example] = []
     for example in examples:
         entry = entries.get(example.id)
         if entry is None:
@@ -209,27 +232,58 @@ def check(examples: list[Example], settings: RenderSettings | None,
             to_render.append(example)
             continue
         effective = settings or RenderSettings(
-            entry["key_parts"]["profile"], entry["key_parts"]["device"],
-            entry["key_parts"]["seed"], entry["key_parts"].get("dtype", "float32"))
+            entry["key_parts"]["profile"],
+            entry["key_parts"]["device"],
+            entry["key_parts"]["seed"],
+            entry["key_parts"].get("dtype", "float32"),
+        )
         parts = key_parts(example, effective)
         reason = _why_stale(entry["key_parts"], parts)
-        missing = [name for name, digest in entry["outputs"].items()
-                   if not (generated / name).exists() or sha256_file(generated / name) != digest]
+        missing = [
+            name
+            for name, digest in entry["outputs"].items()
+            if not (generated / name).exists() or sha256_file(generated / name) != digest
+        ]
         if reason:
             problems.append(Problem("stale", example.id, reason))
             to_render.append(example)
         elif missing:
-            problems.append(Problem("missing", example.id,
-                                    f"asset missing or changed by hand: {', '.join(missing)}"))
+            problems.append(
+                Problem(
+                    "missing", example.id, f"asset missing or changed by hand: {', '.join(missing)}"
+                )
+            )
             to_render.append(example)
+        else:
+            fragment_file = generated / f"{example.id}.md"
+            if fragment_file.read_text(encoding="utf-8") != current_fragment(
+                example, entry, generated
+            ):
+                problems.append(
+                    Problem("stale", example.id, "page fragment out of date (caption or markup)")
+                )
+                to_refresh.append(example)
     known = {e.id for e in examples}
     for example_id in sorted(set(entries) - known):
-        problems.append(Problem("orphaned", example_id,
-                                "in the manifest but no such example in snippets/"))
+        problems.append(
+            Problem("orphaned", example_id, "in the manifest but no such example in snippets/")
+        )
     owned = {name for e in entries.values() for name in e["outputs"]}
     owned |= {MANIFEST_NAME, TIMINGS_NAME}
     if generated.exists():
         for path in sorted(generated.iterdir()):
             if path.is_file() and path.name not in owned and not path.name.startswith("."):
                 problems.append(Problem("orphaned", path.name, "file that no example produced"))
-    return problems, to_render
+    return problems, to_render, to_refresh
+
+
+def refresh_fragments(examples: list[Example], generated: Path = GENERATED_DIR) -> None:
+    """Rewrite the page fragments of ``examples`` from their stored outputs (no execution)."""
+    manifest = read_manifest(generated)
+    for example in examples:
+        entry = manifest["examples"][example.id]
+        name = f"{example.id}.md"
+        atomic_write(generated / name, current_fragment(example, entry, generated))
+        entry["outputs"][name] = sha256_file(generated / name)
+        entry["caption"] = example.caption
+    write_manifest(manifest, generated)

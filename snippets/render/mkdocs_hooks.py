@@ -18,35 +18,47 @@ def _load(docs_dir: Path) -> tuple[dict, dict]:
     manifest = json.loads((generated / "manifest.json").read_text(encoding="utf-8"))
     timings_path = generated / "timings.json"
     timings = json.loads(timings_path.read_text(encoding="utf-8")) if timings_path.exists() else {}
-    return manifest, timings
+    return manifest, {"examples": {}, "model_loads": {}, **timings}
 
 
 def report_markdown(manifest: dict, timings: dict, pages: dict[str, list[str]]) -> str:
     """The build report: a summary line and one table row per example."""
     entries = manifest["examples"]
-    total = sum(timings.get(i, 0.0) for i in entries)
-    versions = next((e["key_parts"]["versions"] for e in entries.values()
-                     if e["key_parts"]["versions"]), {})
+    durations = timings["examples"]
+    total = sum(durations.get(i, 0.0) for i in entries)
+    loads = ", ".join(f"{role} {s:.1f} s" for role, s in sorted(timings["model_loads"].items()))
+    versions = next(
+        (e["key_parts"]["versions"] for e in entries.values() if e["key_parts"]["versions"]), {}
+    )
     devices = sorted({e["device_name"] for e in entries.values()})
     lines = [
         f"**{len(entries)} examples**, profile **{manifest.get('profile')}**, device "
         f"{', '.join(devices)}; "
         + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
-        + f". Sum of the last execution times: {total:.1f} s (the first use of a stand-in "
-        "model includes its training).",
+        + f". Sum of the examples' last execution times: {total:.1f} s. Loading each model "
+        f"(training a stand-in the first time) took, at its last load: {loads or 'n/a'}.",
         "",
         "| example | page | source | models | seconds |",
         "|---|---|---|---|---:|",
     ]
     for example_id, entry in entries.items():
-        models = "<br>".join(
-            html.escape(m["name"]) + (" (stand-in)" if m["stand_in"] == "yes" else "")
-            + f" <small>{html.escape(m['revision'][:19])}</small>"
-            for m in entry["models"]
-        ) or "none"
-        where = ", ".join(f"[{p.removesuffix('.md')}]({p}#output-{example_id})"
-                          for p in pages.get(example_id, [])) or "not used"
-        seconds = timings.get(example_id)
+        models = (
+            "<br>".join(
+                html.escape(m["name"])
+                + (" (stand-in)" if m["stand_in"] == "yes" else "")
+                + f" <small>{html.escape(m['revision'][:19])}</small>"
+                for m in entry["models"]
+            )
+            or "none"
+        )
+        where = (
+            ", ".join(
+                f"[{p.removesuffix('.md')}]({p}#output-{example_id})"
+                for p in pages.get(example_id, [])
+            )
+            or "not used"
+        )
+        seconds = durations.get(example_id)
         lines.append(
             f"| `{example_id}` | {where} | `{html.escape(entry['source'])}` | {models} | "
             f"{'' if seconds is None else f'{seconds:.2f}'} |"

@@ -42,8 +42,7 @@ def scrub_paths(text: str) -> str:
 def figure_png(figure: Any) -> bytes:
     """PNG bytes of a matplotlib figure, without the timestamp/software metadata."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
-                   metadata={"Software": None})
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     return buffer.getvalue()
 
 
@@ -55,13 +54,11 @@ def longest_backtick_run(text: str) -> int:
 def provenance_line(example: Example, profile: str, device_label: str) -> str:
     """The caption's second line: where the code is, which models, which device (HTML)."""
     parts = [
-        f'<code>{html.escape(example.function)}</code> in '
-        f'<code>{html.escape(example.path)}</code>'
+        f"<code>{html.escape(example.function)}</code> in <code>{html.escape(example.path)}</code>"
     ]
     for role in example.roles:
         spec = model_spec(profile, role)
-        label = "stand-in model" if spec.stand_in else "model"
-        parts.append(f"{label}: {html.escape(spec.description)}")
+        parts.append(f"model: {html.escape(spec.description)}")
     parts.append(f"{html.escape(profile)} profile")
     parts.append(f"device: {html.escape(device_label)}")
     return " · ".join(parts)
@@ -85,20 +82,20 @@ def fragment(example: Example, captured: Captured, profile: str, device_label: s
         )
     if captured.png is not None:
         alt = html.escape(example.alt or example.caption)
-        blocks.append(
-            f'<img class="lecture-figure" src="generated/{example.id}.png" alt="{alt}">'
-        )
+        blocks.append(f'<img class="lecture-figure" src="generated/{example.id}.png" alt="{alt}">')
     if captured.text.strip():
         fence = "`" * max(3, longest_backtick_run(captured.text) + 1)
         blocks.append(f"{fence}text\n{captured.text.rstrip()}\n{fence}")
     note = ""
     if stand_ins:
         names = "; ".join(html.escape(s.description) for s in stand_ins)
-        note = (f'<br><span class="stand-in-note">Made by a stand-in, not by the lecture\'s '
-                f'original model: {names}.</span>')
+        note = (
+            f'<br><span class="stand-in-note">Made by a stand-in, not by the lecture\'s '
+            f"original model: {names}.</span>"
+        )
     body = "\n\n".join(blocks)
     return (
         f'<figure class="lecture-output" id="output-{example.id}" markdown="1">\n\n{body}\n\n'
-        f'<figcaption><strong>{caption}</strong><br>'
-        f'<small>{provenance}{note}</small></figcaption>\n\n</figure>\n'
+        f"<figcaption><strong>{caption}</strong><br>"
+        f"<small>{provenance}{note}</small></figcaption>\n\n</figure>\n"
     )

@@ -46,8 +46,10 @@ def resolve_device(requested: str) -> str:
             f"(built with CUDA {torch.version.cuda}). Use --device cpu, or --device auto."
         )
     if requested == "mps" and not (torch.backends.mps.is_available()):
-        raise RenderError("--device mps was asked for, but no Apple GPU is available here. "
-                          "Use --device cpu, or --device auto.")
+        raise RenderError(
+            "--device mps was asked for, but no Apple GPU is available here. "
+            "Use --device cpu, or --device auto."
+        )
     if requested not in ("cpu", "cuda", "mps"):
         raise RenderError(f"unknown device {requested!r}: use auto, cpu, cuda or mps")
     return requested
@@ -84,8 +86,10 @@ def hub_models_resolve() -> tuple[bool, str]:
 
         model_info(missing[0], timeout=5)
     except Exception as error:  # any failure to reach the hub means: offline
-        return False, (f"not cached: {', '.join(sorted(set(missing)))}; the hub is unreachable "
-                       f"({type(error).__name__})")
+        return False, (
+            f"not cached: {', '.join(sorted(set(missing)))}; the hub is unreachable "
+            f"({type(error).__name__})"
+        )
     return True, "the hub is reachable"
 
 
@@ -106,14 +110,17 @@ class ModelStore:
         self.profile, self.device, self.dtype = profile, device, dtype
         self._loaded: dict[str, Any] = {}
         self.load_counts: dict[str, int] = {}
+        self.load_seconds: dict[str, float] = {}  # includes training a stand-in, if needed
 
     def get(self, role: str) -> Any:
         if role not in self._loaded:
             from snippets.models import load_role
 
+            start = time.perf_counter()
             value = load_role(role, self.profile, self.device)
             self._loaded[role] = _cast(value, self.dtype)
             self.load_counts[role] = self.load_counts.get(role, 0) + 1
+            self.load_seconds[role] = round(time.perf_counter() - start, 2)
         return self._loaded[role]
 
 
@@ -151,12 +158,13 @@ class Outcome:
 
 
 def _failure_location(example: Example, error: BaseException) -> str:
-    """``file:line`` of the deepest frame inside the snippets package, else the example's def."""
+    """``file:line`` of the deepest frame in the project's code (not the renderer's), else the
+    example's ``def`` line."""
     root = mf.REPO_ROOT
     location = f"{example.path}:{example.line}"
     for frame in traceback.extract_tb(error.__traceback__):
-        path = Path(frame.filename)
-        if path.is_relative_to(root / "snippets") and "render" not in path.parts:
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root) and not path.is_relative_to(root / "snippets" / "render"):
             location = f"{path.relative_to(root)}:{frame.lineno}"
     return location
 
@@ -201,8 +209,9 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     return captured
 
 
-def write_assets(example: Example, captured: Captured, profile: str, label: str,
-                 generated: Path) -> dict[str, str]:
+def write_assets(
+    example: Example, captured: Captured, profile: str, label: str, generated: Path
+) -> dict[str, str]:
     """Write an example's files atomically; returns ``{file name: sha256}``."""
     files: dict[str, bytes | str] = {}
     if captured.text:
@@ -221,8 +230,13 @@ def write_assets(example: Example, captured: Captured, profile: str, label: str,
     return digests
 
 
-def render(examples: list[Example], to_render: list[Example], settings: mf.RenderSettings,
-           generated: Path = mf.GENERATED_DIR, progress: bool = True) -> list[Outcome]:
+def render(
+    examples: list[Example],
+    to_render: list[Example],
+    settings: mf.RenderSettings,
+    generated: Path = mf.GENERATED_DIR,
+    progress: bool = True,
+) -> tuple[list[Outcome], ModelStore]:
     """Execute ``to_render`` and update assets and manifest after each success.
 
     A failing example keeps its previous assets and manifest entry; the others go on.
@@ -232,19 +246,24 @@ def render(examples: list[Example], to_render: list[Example], settings: mf.Rende
     manifest = mf.read_manifest(generated)
     manifest["profile"], manifest["device"] = settings.profile, settings.device
     timings = mf.read_json(generated / mf.TIMINGS_NAME, {})
+    timings.setdefault("examples", {})
+    timings.setdefault("model_loads", {})
     store = ModelStore(settings.profile, settings.device, settings.dtype)
+    quiet_libraries()
     label = device_label(settings.device)
     outcomes = [Outcome(e, "cached") for e in examples if e not in to_render]
     bar = tqdm(to_render, desc="render", unit="example", disable=not progress, file=sys.stderr)
     for example in bar:
         bar.set_postfix_str(example.id)
-        start = time.perf_counter()
         try:
+            for role in example.roles:  # load (or train) models outside the example's timing
+                store.get(role)
+            start = time.perf_counter()
             captured = execute(example, store, settings.seed)
         except Exception as error:
             where = _failure_location(example, error)
             message = f"{example.id} ({where}): {type(error).__name__}: {error}"
-            outcomes.append(Outcome(example, "failed", time.perf_counter() - start, message))
+            outcomes.append(Outcome(example, "failed", 0.0, message))
             continue
         duration = time.perf_counter() - start
         digests = write_assets(example, captured, settings.profile, label, generated)
@@ -260,21 +279,34 @@ def render(examples: list[Example], to_render: list[Example], settings: mf.Rende
             "key": mf.cache_key(parts),
             "key_parts": parts,
             "models": [
-                {**identity, "description": model_spec(settings.profile, identity["role"]).description}
-                for identity in parts["models"]
+                {**model, "description": model_spec(settings.profile, model["role"]).description}
+                for model in parts["models"]
             ],
             "device_name": label,
             "outputs": digests,
         }
         mf.write_manifest(manifest, generated)
-        timings[example.id] = round(duration, 2)
+        timings["examples"][example.id] = round(duration, 2)
         outcomes.append(Outcome(example, "executed", duration))
     known = {e.id for e in examples}
     for orphan in set(manifest["examples"]) - known:
         for name in manifest["examples"].pop(orphan)["outputs"]:
             (generated / name).unlink(missing_ok=True)
-        timings.pop(orphan, None)
+        timings["examples"].pop(orphan, None)
     mf.write_manifest(manifest, generated)
-    mf.atomic_write(generated / mf.TIMINGS_NAME,
-                    json.dumps(dict(sorted(timings.items())), indent=2) + "\n")
-    return outcomes
+    for role, seconds in store.load_seconds.items():
+        timings["model_loads"][role] = seconds
+    timings["examples"] = dict(sorted(timings["examples"].items()))
+    text = json.dumps(timings, indent=2, sort_keys=True) + "\n"
+    mf.atomic_write(generated / mf.TIMINGS_NAME, text)
+    return outcomes, store
+
+
+def quiet_libraries() -> None:
+    """Silence transformers' and the hub's progress bars and info logs during a render."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()

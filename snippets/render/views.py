@@ -41,20 +41,23 @@ def make_self_contained(view_html: str, view_id: str) -> str:
     body = _REQUIRE_CONFIG.sub("", body)
     body = _VIS_ID.sub(f"bertviz-{view_id}", body)
     # Tokens are untrusted text inside a <script>: keep them from closing it.
-    body = _PARAMS.sub(lambda m: m[1] + m[2].replace("</", "<\\/").replace("<!--", "<\\!--")
-                       + m[3], body)
-    return "\n".join([
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Attention view {html.escape(view_id)}</title>",
-        "<style>body{margin:0;background:#fff;color:#000}</style>",
-        "</head><body>",
-        _script("d3.min.js"),
-        _script("jquery.min.js"),
-        _script("require.js"),
-        "<script>define('d3', [], function () { return d3; });"
-        "define('jquery', [], function () { return jQuery; });</script>",
-        body.strip(),
-        "</body></html>",
-        "",
-    ])
+    body = _PARAMS.sub(
+        lambda m: m[1] + m[2].replace("</", "<\\/").replace("<!--", "<\\!--") + m[3], body
+    )
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>Attention view {html.escape(view_id)}</title>",
+            "<style>body{margin:0;background:#fff;color:#000}</style>",
+            "</head><body>",
+            _script("d3.min.js"),
+            _script("jquery.min.js"),
+            _script("require.js"),
+            "<script>define('d3', [], function () { return d3; });"
+            "define('jquery', [], function () { return jQuery; });</script>",
+            body.strip(),
+            "</body></html>",
+            "",
+        ]
+    )

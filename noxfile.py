@@ -1,0 +1,78 @@
+"""The project's commands. ``nox -l`` lists them; ``nox -s NAME -- ARGS`` passes ARGS through.
+
+Sessions reuse their virtual environment; ``nox -R -s NAME`` also skips the install step.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+PYTHON = "3.11"
+LECTURE = ".[lecture]"
+DOCS = ".[docs]"
+TEST = ".[lecture,docs,test]"
+RUFF = "ruff==0.17.6"
+
+
+def _last_check_ok(session: nox.Session) -> bool:
+    """True when ``render --check`` finds nothing stale; it imports neither torch nor
+    transformers, so a frozen checkout builds with the documentation tools alone."""
+    output = session.run(
+        "python", "-m", "snippets.render", "--check", success_codes=[0, 1], silent=True
+    )
+    fresh = isinstance(output, str) and "are fresh" in output
+    if not fresh and isinstance(output, str):
+        session.log(output.strip())
+    return fresh
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def docs(session: nox.Session) -> None:
+    """Render the examples that are stale, then build the site into site/ (the main job)."""
+    session.install("-e", DOCS)
+    if not _last_check_ok(session):
+        session.install("-e", LECTURE)
+        session.run("python", "-m", "snippets.render", *session.posargs)
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def render(session: nox.Session) -> None:
+    """Run the examples and write docs/generated/ (-- --check, --profile, --device, --only)."""
+    session.install("-e", LECTURE)
+    session.run("python", "-m", "snippets.render", *session.posargs)
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def tests(session: nox.Session) -> None:
+    """Lint, unit tests, Sybil over the pages, render --check, and mkdocs build --strict."""
+    session.install("-e", TEST, RUFF)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("python", "-m", "snippets.render", "--check")
+    session.run("mkdocs", "build", "--strict", "--quiet", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check (pass -- --fix to fix what can be fixed)."""
+    session.install(RUFF)
+    if "--fix" in session.posargs:
+        session.run("ruff", "check", "--fix", ".")
+        session.run("ruff", "format", ".")
+    else:
+        session.run("ruff", "check", ".")
+        session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def serve(session: nox.Session) -> None:
+    """Serve the site with live reload on http://127.0.0.1:8000 (frozen assets)."""
+    session.install("-e", DOCS)
+    session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})

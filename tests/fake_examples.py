@@ -1,0 +1,27 @@
+"""Examples used by the renderer's tests (not part of the lecture)."""
+
+from __future__ import annotations
+
+
+def example_prints():
+    """Prints one line."""
+    print("hello from an example")
+
+
+def example_raises():
+    """Fails like a broken example would."""
+    raise ValueError("the example is broken")
+
+
+def example_figure():
+    """Draws a line."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    return fig
+
+
+def example_script():
+    """Prints text a model might produce."""
+    print("```\n<script>alert(1)</script>\n```")

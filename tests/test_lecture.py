@@ -1,0 +1,135 @@
+"""The lecture's code: attention properties, generation without warnings, training, sentiment."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import pytest
+import torch
+
+from snippets.attention import (
+    DECODER_SENTENCE,
+    SENTENCE,
+    attentions_for,
+    strongest_head,
+)
+
+
+def test_encoder_attentions_are_row_stochastic(encoder):
+    model, tokenizer = encoder
+    tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
+    assert len(tokens) == 15 and tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert len(attentions) == 6
+    for layer in attentions:
+        assert layer.shape == (1, 12, 15, 15)
+        torch.testing.assert_close(layer.sum(-1), torch.ones(1, 12, 15), atol=1e-5, rtol=0)
+        assert (layer >= 0).all()
+
+
+def test_decoder_attention_is_causal(tiny_generator):
+    tokens, attentions = attentions_for(
+        tiny_generator.model, tiny_generator.tokenizer, DECODER_SENTENCE
+    )
+    assert tokens == ["No", ",", "ĠI", "Ġam", "Ġyour", "Ġfather"]
+    stacked = torch.cat(attentions)  # (layers, heads, T, T)
+    upper = torch.triu(torch.ones(6, 6, dtype=torch.bool), 1)
+    assert stacked[..., upper].abs().max() == 0
+    torch.testing.assert_close(stacked.sum(-1), torch.ones(2, 2, 6), atol=1e-5, rtol=0)
+
+
+def test_sdpa_model_is_refused_with_a_clear_message(gpt2_tokenizer):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(n_layer=1, n_head=2, n_embd=16, attn_implementation="sdpa")
+    model = GPT2LMHeadModel(config)
+    with pytest.raises(RuntimeError, match='attn_implementation="eager"'):
+        attentions_for(model, gpt2_tokenizer, DECODER_SENTENCE)
+
+
+def test_strongest_head_finds_the_planted_head():
+    attentions = tuple(torch.full((1, 3, 4, 4), 0.25) for _ in range(2))
+    attentions[1][0, 2, 3, 1] = 0.9
+    assert strongest_head(attentions, source=3, target=1) == (1, 2, pytest.approx(0.9))
+
+
+def test_it_attends_to_animal_in_some_head(encoder):
+    model, tokenizer = encoder
+    tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
+    layer, head, weight = strongest_head(attentions, tokens.index("it"), tokens.index("animal"))
+    assert 0 <= layer < 6 and 0 <= head < 12
+    assert weight > 1 / len(tokens)  # more than a uniform share
+
+
+def test_generation_example_raises_no_warning(tiny_generator, capsys, caplog):
+    from snippets.generation import example_five_continuations
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level(logging.WARNING):
+            example_five_continuations(tiny_generator)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 5 and all(line.startswith(f"{i}. ") for i, line in enumerate(lines, 1))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_next_token_distribution_sums_to_one(tiny_generator):
+    from snippets.sequences import PROMPT, next_token_distribution
+
+    p = next_token_distribution(tiny_generator.model, tiny_generator.tokenizer, PROMPT)
+    assert p.shape == (50257,)
+    assert p.sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_chain_rule_matches_the_model_loss(tiny_generator):
+    from snippets.sequences import sequence_log_probability
+
+    text = "My dog really wanted to eat icecream"
+    model, tokenizer = tiny_generator.model, tiny_generator.tokenizer
+    ids = tokenizer(text, return_tensors="pt").input_ids
+    with torch.no_grad():
+        mean_nll = model(ids, labels=ids).loss.item()  # averaged over the T-1 predictions
+    expected = -mean_nll * (ids.shape[1] - 1)
+    assert sequence_log_probability(model, tokenizer, text) == pytest.approx(expected, rel=1e-4)
+
+
+def test_training_loop_lowers_the_loss_and_saves_a_loadable_model(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from snippets.training import train_tiny_gpt2
+
+    log = train_tiny_gpt2(tmp_path, steps=4)
+    assert log["losses"][0] == pytest.approx(10.8, abs=0.3)  # ln 50257: a uniform guess
+    assert log["losses"][-1] < log["losses"][0]
+    assert log["corpus_sentences"] == 4000 and log["parameters"] == 6_846_080
+    model = AutoModelForCausalLM.from_pretrained(tmp_path)
+    assert model.config.n_layer == 2 and (tmp_path / "training_log.json").exists()
+
+
+def test_sentiment_data_are_balanced_and_disjoint():
+    from snippets.corpus import sentiment_examples
+
+    train, heldout = sentiment_examples("train"), sentiment_examples("heldout")
+    assert len(train) == 200 and len(heldout) == 32
+    assert sum(label for _, label in train) == 100
+    assert not {t for t, _ in train} & {t for t, _ in heldout}
+    with pytest.raises(ValueError, match="unknown split 'test'"):
+        sentiment_examples("test")
+
+
+def test_classify_returns_pipeline_shaped_answer(encoder):
+    from transformers import AutoModelForSequenceClassification
+
+    from snippets.classification import INPUT_TEXT, classify
+    from snippets.models import minilm_path
+    from snippets.sentiment import LABELS
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        minilm_path(), num_labels=2, id2label=LABELS
+    ).eval()
+    result = classify(model, encoder[1], INPUT_TEXT)
+    assert result["label"] in ("NEGATIVE", "POSITIVE")
+    assert sum(result["probabilities"]) == pytest.approx(1.0, abs=1e-6)
+    assert result["score"] == max(result["probabilities"])
+    assert model.config.id2label == {0: "NEGATIVE", 1: "POSITIVE"}

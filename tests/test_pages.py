@@ -1,0 +1,85 @@
+"""The pages: every output comes from the manifest, code comes from snippets/, skips are pinned."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from snippets.render.codehash import discover_examples
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+INCLUDE = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+# Blocks that cannot run here, page by page. Raising a number needs a reason on the page.
+EXPECTED_SKIPS = {"pipeline.md": 1}
+
+
+def includes() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for page in PAGES:
+        for target in INCLUDE.findall(page.read_text()):
+            found.setdefault(target, []).append(page.name)
+    return found
+
+
+def test_every_example_output_is_on_a_page():
+    included = includes()
+    missing = [e.id for e in discover_examples() if f"docs/generated/{e.id}.md" not in included]
+    assert missing == []
+
+
+def test_every_include_exists():
+    for target, pages in includes().items():
+        path, _, section = target.partition(":")
+        assert (REPO / path).exists(), f"{pages} include {target}"
+        if section:
+            text = (REPO / path).read_text()
+            assert f"--8<-- [start:{section}]" in text, f"{pages}: no section {section} in {path}"
+            assert f"--8<-- [end:{section}]" in text, f"{pages}: unclosed section {section}"
+
+
+def test_python_blocks_are_includes_from_snippets():
+    """Code on a page is never pasted: each python block is one include of a snippets section."""
+    blocks = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    for page in PAGES:
+        for body in blocks.findall(page.read_text()):
+            assert re.fullmatch(r'--8<-- "snippets/[\w/]+\.py:[\w-]+"\n', body), (page.name, body)
+
+
+def test_pages_have_no_pasted_outputs_or_remote_images():
+    for page in PAGES:
+        text = page.read_text()
+        assert "```text" not in text, f"{page.name}: outputs come from docs/generated/"
+        assert not re.search(r"<img[^>]+src=\"https?://", text), page.name
+        assert not re.search(r"!\[[^\]]*\]\(https?://", text), page.name
+
+
+def test_every_seed_section_is_covered():
+    text = " ".join(" ".join(p.read_text().split()) for p in PAGES).lower()
+    for topic in [
+        "modeling sequential data", "genslm", "esmfold", "smiles", "attention is all you need",
+        "counselor", "byte-pair encoding", "wordpiece", "sentencepiece", "token embedding",
+        "decoder-only", "positional encoding", "layer normalization", "multi-head attention",
+        "bertviz", "setting up a prompt", "loading a pretrained model", "logits", "softmax",
+        "saving and loading", "model hub", "model card", "recommended reading", "homework",
+        "the animal didn't cross the street because it was too tired", "no, i am your father",
+    ]:  # fmt: skip
+        assert topic in text, topic
+
+
+def test_skipped_blocks_are_pinned_and_explained():
+    for page in PAGES:
+        text = page.read_text()
+        skips = re.findall(r"<!-- skip: (?:next|start) \"([^\"]+)\" -->", text)
+        assert len(skips) == EXPECTED_SKIPS.get(page.name, 0), page.name
+        assert all(len(reason) > 20 for reason in skips), f"{page.name}: skip without a reason"
+
+
+def test_stand_in_outputs_say_so():
+    manifest = json.loads((DOCS / "generated" / "manifest.json").read_text())
+    for example_id, entry in manifest["examples"].items():
+        fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
+        uses_stand_in = any(m["stand_in"] == "yes" for m in entry["models"])
+        assert ("Made by a stand-in" in fragment) == uses_stand_in, example_id

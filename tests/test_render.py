@@ -1,0 +1,159 @@
+"""The renderer: capture, failures, atomic writes, freshness check, no torch when frozen."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from snippets.render import manifest as mf
+from snippets.render.codehash import Example, discover_examples
+from snippets.render.runner import render
+
+REPO = Path(__file__).resolve().parent.parent
+SETTINGS = mf.RenderSettings("offline", "cpu")
+
+
+def fake_example(function: str, caption: str = "A caption.") -> Example:
+    return Example(
+        id=f"fake-{function.removeprefix('example_').replace('_', '-')}",
+        module="tests.fake_examples",
+        function=function,
+        path="tests/fake_examples.py",
+        line=1,
+        parameters=(),
+        roles=(),
+        caption=caption,
+        alt="",
+        code_hash="0" * 64,
+    )
+
+
+def test_failing_example_exits_nonzero_and_leaves_other_assets(tmp_path: Path):
+    generated = tmp_path / "generated"
+    shutil.copytree(REPO / "docs" / "generated", generated)
+    before = {p.name: p.read_bytes() for p in generated.iterdir()}
+    good, broken = fake_example("example_prints"), fake_example("example_raises")
+    real = discover_examples()
+    outcomes, _ = render(real + [good, broken], [good, broken], SETTINGS, generated, False)
+    failed = [o for o in outcomes if o.status == "failed"]
+    assert [o.example.id for o in failed] == ["fake-raises"]
+    assert "fake-raises (tests/fake_examples.py:" in failed[0].error
+    assert "ValueError: the example is broken" in failed[0].error
+    # The good example was written, the broken one has no assets, the rest is untouched.
+    assert (generated / "fake-prints.txt").read_text() == "hello from an example\n"
+    assert not list(generated.glob("fake-raises.*"))
+    for name, data in before.items():
+        if name not in (mf.MANIFEST_NAME, mf.TIMINGS_NAME):
+            assert (generated / name).read_bytes() == data, name
+    manifest = mf.read_manifest(generated)
+    assert "fake-prints" in manifest["examples"] and "fake-raises" not in manifest["examples"]
+
+
+def test_cli_reports_failure_with_id_file_and_line(monkeypatch, tmp_path, capsys):
+    import snippets.render.__main__ as cli
+
+    examples = [fake_example("example_prints"), fake_example("example_raises")]
+    monkeypatch.setattr(cli, "discover_examples", lambda: examples)
+    out = str(tmp_path / "generated")
+    status = cli.main(["--profile", "offline", "--device", "cpu", "--quiet", "--output-dir", out])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "FAILED fake-raises (tests/fake_examples.py:" in err
+    assert "1 executed, 0 cached, 1 failed" in err
+    assert cli.main(["--check", "--output-dir", out]) == 1  # the failed one is still missing
+
+
+def test_figures_html_and_escaping(tmp_path: Path):
+    generated = tmp_path / "generated"
+    examples = [fake_example("example_figure", "Look <here>."), fake_example("example_script")]
+    outcomes, _ = render(examples, examples, SETTINGS, generated, False)
+    assert all(o.status == "executed" for o in outcomes)
+    png = (generated / "fake-figure.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and b"Software" not in png
+    fragment = (generated / "fake-figure.md").read_text()
+    assert 'src="generated/fake-figure.png"' in fragment
+    assert 'alt="Look &lt;here&gt;."' in fragment and "<here>" not in fragment
+    script = (generated / "fake-script.md").read_text()
+    # Untrusted model text stays inside a fence longer than any backtick run it contains.
+    assert "\n````text\n" in script and "<script>alert(1)</script>" in script
+
+
+def test_render_is_reproducible_byte_for_byte(tmp_path: Path):
+    examples = [fake_example("example_figure"), fake_example("example_prints")]
+    first, second = tmp_path / "a", tmp_path / "b"
+    render(examples, examples, SETTINGS, first, False)
+    render(examples, examples, SETTINGS, second, False)
+    for path in first.iterdir():
+        if path.name != mf.TIMINGS_NAME:
+            assert path.read_bytes() == (second / path.name).read_bytes(), path.name
+
+
+def test_check_passes_on_the_committed_assets():
+    problems, stale, refresh = mf.check(discover_examples(), None)
+    assert problems == [] and stale == [] and refresh == []
+
+
+def test_check_names_stale_missing_and_orphaned(tmp_path: Path):
+    generated = tmp_path / "generated"
+    shutil.copytree(REPO / "docs" / "generated", generated)
+    examples = discover_examples()
+    changed = [replace(e, code_hash="f" * 64) if e.id == "tokenization-summary" else e
+               for e in examples]  # fmt: skip
+    (generated / "attention-grid.png").unlink()
+    (generated / "leftover.txt").write_text("nobody made me")
+    problems, stale, _ = mf.check(changed, None, generated)
+    found = {(p.kind, p.name): p.reason for p in problems}
+    assert "changed" in found[("stale", "tokenization-summary")]
+    assert "attention-grid.png" in found[("missing", "attention-grid")]
+    assert ("orphaned", "leftover.txt") in found
+    assert {e.id for e in stale} == {"tokenization-summary", "attention-grid"}
+    # A different profile or device makes every model-using example stale, and says why.
+    problems, _, _ = mf.check(examples, mf.RenderSettings("hub", "cuda"), generated)
+    reasons = {p.name: p.reason for p in problems}
+    assert "profile 'offline' -> 'hub'" in reasons["architecture-printout"]
+    assert "device 'cpu' -> 'cuda'" in reasons["architecture-printout"]
+
+
+def test_check_imports_neither_torch_nor_transformers():
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['snippets.render', '--check']\n"
+        "try:\n"
+        "    runpy.run_module('snippets.render', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    status = e.code\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'numpy') if m in sys.modules)\n"
+        "print(status, heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_atomic_write_never_leaves_partial_files(tmp_path: Path, monkeypatch):
+    target = tmp_path / "asset.txt"
+    mf.atomic_write(target, "old")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mf.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        mf.atomic_write(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["asset.txt"]
+
+
+def test_manifest_has_no_timestamps_or_absolute_paths():
+    text = (REPO / "docs" / "generated" / mf.MANIFEST_NAME).read_text()
+    assert str(REPO) not in text and "/tmp/" not in text
+    manifest = json.loads(text)
+    for entry in manifest["examples"].values():
+        assert set(entry) >= {"id", "source", "key", "key_parts", "models", "outputs"}
+        assert "time" not in entry and "duration" not in entry
