@@ -42,10 +42,24 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
+def pdf(session: nox.Session) -> None:
+    """Build the site, then print its print page to dist/intro-to-llms.pdf (needs Chromium)."""
+    session.install("-e", DOCS)
+    if not _last_check_ok(session):
+        session.install("-e", LECTURE)
+        session.run("python", "-m", "snippets.render")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "-m", "snippets.render.pdf", "site", "dist/intro-to-llms.pdf")
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
 def render(session: nox.Session) -> None:
     """Run the examples and write docs/generated/ (-- --check, --profile, --device, --only)."""
     session.install("-e", LECTURE)
     session.run("python", "-m", "snippets.render", *session.posargs)
+    if "--check" not in session.posargs and "--list" not in session.posargs:
+        session.install("-e", ".[test]")  # nbformat
+        session.run("python", "-m", "snippets.render.notebooks")
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
@@ -76,3 +90,10 @@ def serve(session: nox.Session) -> None:
     """Serve the site with live reload on http://127.0.0.1:8000 (frozen assets)."""
     session.install("-e", DOCS)
     session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
+def bench(session: nox.Session) -> None:
+    """Benchmark cold/warm/one-changed renders against a plain mkdocs build (dist/bench.json)."""
+    session.install("-e", ".[lecture,docs]")
+    session.run("python", "-m", "snippets.render.bench")

@@ -161,7 +161,7 @@ def example_model_view(generator):
     from bertviz import model_view
 
     tokens, attentions = attentions_for(generator.model, generator.tokenizer, DECODER_SENTENCE)
-    return model_view(attentions, tokens, html_action="return")
+    return model_view(attentions, tokens, display_mode="light", html_action="return")
 
 
 # --8<-- [end:model-view]

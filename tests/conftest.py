@@ -29,3 +29,15 @@ def tiny_generator(gpt2_tokenizer):
     config = GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=64, attn_implementation="eager")
     model = GPT2LMHeadModel(config).eval()
     return pipeline("text-generation", model=model, tokenizer=gpt2_tokenizer)
+
+
+def pytest_configure(config) -> None:
+    """In CI (LECTURE_REQUIRE_BROWSER=1) a missing Chromium is an error, never a skip."""
+    import os
+
+    from snippets.render.pdf import find_chromium
+
+    if os.environ.get("LECTURE_REQUIRE_BROWSER") and find_chromium() is None:
+        raise pytest.UsageError(
+            "LECTURE_REQUIRE_BROWSER is set but no Chromium was found: apt-get install chromium"
+        )

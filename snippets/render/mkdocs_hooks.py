@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 MARKER = "<!-- build-report -->"
@@ -66,7 +67,27 @@ def report_markdown(manifest: dict, timings: dict, pages: dict[str, list[str]]) 
     return "\n".join(lines) + "\n"
 
 
+def notebook_banner(notebook: str, extra: dict) -> str:
+    """An "Open in Colab" / download line for pages whose code is in ``notebook``."""
+    repository = extra.get("colab_repository")
+    if not repository:
+        return ""
+    branch = extra.get("colab_branch", "main")
+    colab = (f"https://colab.research.google.com/github/{repository}/blob/{branch}/"
+             f"docs/notebooks/{notebook}.ipynb")  # fmt: skip
+    return (
+        f'<p class="notebook-banner print-hide">Run this page\'s code: '
+        f'<a href="{html.escape(colab)}">Open in Colab</a> · '
+        f'<a href="notebooks/{notebook}.ipynb" download>download the notebook</a> · '
+        f'<a href="notebooks/{notebook}.html">read it here</a></p>\n\n'
+    )
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    if '--8<-- "snippets/' in markdown and page.file.src_uri.count("/") == 0:
+        notebook = "homework" if page.file.src_uri == "homework.md" else "lecture"
+        heading, _, rest = markdown.partition("\n")
+        markdown = f"{heading}\n\n{notebook_banner(notebook, config.get('extra', {}))}{rest}"
     if MARKER not in markdown:
         return markdown
     docs_dir = Path(config["docs_dir"])
@@ -78,3 +99,25 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
             if f'"docs/generated/{example_id}.md"' in text:
                 pages.setdefault(example_id, []).append(source.name)
     return markdown.replace(MARKER, report_markdown(manifest, timings, pages))
+
+
+# nbconvert's page template (used by mkdocs-jupyter) carries a module script that would import
+# mermaid from a CDN if a notebook had mermaid diagrams. These notebooks have none, and the site
+# loads nothing from other hosts, so the script is dropped.
+_MERMAID_LOADER = re.compile(r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>', re.S)
+
+
+def on_post_page(output: str, page, config) -> str:
+    if page.file.src_uri.endswith(".ipynb") or "jp-Notebook" in output:
+        return _MERMAID_LOADER.sub("", output)
+    return output
+
+
+def on_post_build(config) -> None:
+    """The print page is assembled by print-site after the pages: clean it too."""
+    print_page = Path(config["site_dir"]) / "print_page.html"
+    if print_page.exists():
+        text = print_page.read_text(encoding="utf-8")
+        cleaned = _MERMAID_LOADER.sub("", text)
+        if cleaned != text:
+            print_page.write_text(cleaned, encoding="utf-8")

@@ -58,7 +58,8 @@ def provenance_line(example: Example, profile: str, device_label: str) -> str:
     ]
     for role in example.roles:
         spec = model_spec(profile, role)
-        parts.append(f"model: {html.escape(spec.description)}")
+        if not spec.stand_in:  # stand-ins are named in the note under the caption
+            parts.append(f"model: {html.escape(spec.description)}")
     parts.append(f"{html.escape(profile)} profile")
     parts.append(f"device: {html.escape(device_label)}")
     return " · ".join(parts)

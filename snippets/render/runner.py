@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib
 import io
 import json
@@ -239,8 +240,22 @@ def render(
 ) -> tuple[list[Outcome], ModelStore]:
     """Execute ``to_render`` and update assets and manifest after each success.
 
-    A failing example keeps its previous assets and manifest entry; the others go on.
+    A failing example keeps its previous assets and manifest entry; the others go on. Two
+    renders of the same folder never interleave: the second waits for the first's lock.
     """
+    generated.mkdir(parents=True, exist_ok=True)
+    with open(generated / ".render.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _render_locked(examples, to_render, settings, generated, progress)
+
+
+def _render_locked(
+    examples: list[Example],
+    to_render: list[Example],
+    settings: mf.RenderSettings,
+    generated: Path,
+    progress: bool,
+) -> tuple[list[Outcome], ModelStore]:
     from tqdm import tqdm
 
     manifest = mf.read_manifest(generated)

@@ -35,6 +35,10 @@ VENDORED = [
     ("katex@0.16.22", "dist/katex.min.css", "katex/katex.min.css"),
     ("katex@0.16.22", "dist/contrib/auto-render.min.js", "katex/auto-render.min.js"),
     ("katex@0.16.22", "dist/fonts/*.woff2", "katex/fonts/"),
+    # Material's offline plugin runs the search worker through this shim when a page is opened
+    # from file:// (browsers refuse Web Workers there); its default copy comes from unpkg.com.
+    ("iframe-worker@1.0.4", "shim/index.js", "iframe-worker/shim.js"),
+    ("iframe-worker@1.0.4", "LICENSE", "iframe-worker/LICENSE"),  # the shim has no header
 ]
 
 

@@ -4,12 +4,21 @@ bertviz returns HTML that loads require.js, d3 5.7.0 and jQuery from CDNs. Here 
 tag and bertviz's ``require.config`` (which points at the CDNs) are removed, d3 and jQuery are
 inlined *before* require.js (so they set globals instead of registering anonymous AMD modules)
 and are then registered under the names bertviz asks for. The random element id is replaced by
-the example id, so the same attentions give the same bytes.
+the example id, so the same attentions give the same bytes. A last small script scales the
+view down to the width of its frame when bertviz draws it wider.
+
+The tokens are untrusted text that bertviz writes into a ``<script>`` as JSON, twice: after
+``const params = `` and again, raw, in the comment that follows on the same line. The JSON is read
+by its grammar (``json.JSONDecoder.raw_decode``, so no token can end it early), the comment copy
+is dropped (it also doubled the file), and the JSON is written back with ``<``, ``>`` and ``&`` as
+``\\u003c``, ``\\u003e``, ``\\u0026``: no token can end the script (``</script>``), open an HTML
+comment in it (``<!--``), or steer the rewriting of the rest of the page, whatever it contains.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from snippets.render.vendor import VENDOR_DIR
@@ -17,7 +26,32 @@ from snippets.render.vendor import VENDOR_DIR
 _CDN_SCRIPT = re.compile(r'<script src="https://[^"]*require[^"]*"></script>')
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.DOTALL)
 _VIS_ID = re.compile(r"bertviz-[0-9a-f]{32}")
-_PARAMS = re.compile(r"(const params = )(.*?)(; // HACK)", re.DOTALL)
+# bertviz's template line is ``const params = PYTHON_PARAMS; // HACK: PYTHON_PARAMS is a ...``
+# and bertviz replaces *both* PYTHON_PARAMS with json.dumps(params): the tokens come twice, the
+# second time raw in the comment. The JSON is read by its grammar from after "const params = ";
+# the comment is dropped.
+_PARAMS_START = re.compile(r"^[ \t]*const params = ", re.MULTILINE)
+_PARAMS_SLOT = "/*bertviz-params*/"
+_VIEW_ID = re.compile(r"[A-Za-z0-9_-]+")
+_HTML_SPECIAL = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+# bertviz draws at a fixed width (the model view is 970 px wide), wider than the page's text
+# column: scale the view down to the frame's width instead of hiding heads behind a sideways
+# scroll. Re-fitted whenever bertviz redraws (layer change, enlarged head) or the frame resizes.
+_FIT_TO_WIDTH = """<script>/* Fit the view to the frame's width (added for the lecture site). */
+(function () {
+  var root = document.documentElement;
+  function fit() {
+    document.body.style.zoom = "";
+    if (root.scrollWidth > root.clientWidth) {
+      document.body.style.zoom = String(root.clientWidth / root.scrollWidth);
+    }
+  }
+  new MutationObserver(fit).observe(document.body, {childList: true, subtree: true});
+  addEventListener("resize", fit);
+})();
+</script>"""
 
 
 def _script(name: str) -> str:
@@ -35,15 +69,33 @@ def make_self_contained(view_html: str, view_id: str) -> str:
     Raises:
         ValueError: the HTML does not look like a bertviz view (its layout changed).
     """
+    if not _VIEW_ID.fullmatch(view_id):
+        raise ValueError(f"view id {view_id!r}: use letters, digits, '-' and '_' only")
     if "requirejs(" not in view_html or not _VIS_ID.search(view_html):
         raise ValueError("not a bertviz view: expected a requirejs(...) call and a bertviz-<id>")
-    body = _CDN_SCRIPT.sub("", view_html)
+    starts = list(_PARAMS_START.finditer(view_html))
+    if len(starts) != 1:
+        raise ValueError(f"not a bertviz view: {len(starts)} 'const params = ' lines, not 1")
+    start = starts[0].end()
+    try:
+        params, end = json.JSONDecoder().raw_decode(view_html, start)
+    except ValueError as error:
+        raise ValueError(f"bertviz's params are not JSON: {error}") from None
+    line_end = view_html.find("\n", end)
+    if line_end == -1:
+        line_end = len(view_html)
+    rest = view_html[end:line_end]
+    if not re.fullmatch(r";\s*(//.*)?", rest):
+        raise ValueError(f"unexpected code after bertviz's params: {rest[:80]!r}")
+    if isinstance(params, dict) and "root_div_id" in params:
+        params["root_div_id"] = f"bertviz-{view_id}"
+    # The JSON (with the untrusted tokens) is set aside while the rest is rewritten; the
+    # comment after it, a second raw copy of the JSON, is dropped.
+    body = view_html[:start] + _PARAMS_SLOT + ";" + view_html[line_end:]
+    body = _CDN_SCRIPT.sub("", body)
     body = _REQUIRE_CONFIG.sub("", body)
     body = _VIS_ID.sub(f"bertviz-{view_id}", body)
-    # Tokens are untrusted text inside a <script>: keep them from closing it.
-    body = _PARAMS.sub(
-        lambda m: m[1] + m[2].replace("</", "<\\/").replace("<!--", "<\\!--") + m[3], body
-    )
+    body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(_HTML_SPECIAL), 1)
     return "\n".join(
         [
             "<!doctype html>",
@@ -57,6 +109,7 @@ def make_self_contained(view_html: str, view_id: str) -> str:
             "<script>define('d3', [], function () { return d3; });"
             "define('jquery', [], function () { return jQuery; });</script>",
             body.strip(),
+            _FIT_TO_WIDTH,
             "</body></html>",
             "",
         ]

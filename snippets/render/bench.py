@@ -1,0 +1,141 @@
+"""Benchmark of the render pipeline, measured side by side in one run (``nox -s bench``).
+
+Works on a copy of the repository's tracked files in a temporary folder, with an empty model
+cache, so nothing of the working tree changes:
+
+1. cold render of the offline profile (no outputs, no cached models: includes training the
+   stand-ins, reported apart);
+2. warm render, nothing changed (must execute nothing);
+3. render after changing one example (must execute exactly that one);
+4. plain ``mkdocs build`` of the same site;
+5. the frozen docs build: ``render --check`` then ``mkdocs build`` (what ``nox -R -s docs`` does
+   when nothing is stale), and its ratio to 4.
+
+Peak memory is the maximum resident set size of each step's process (``os.wait4``).
+Prints a Markdown table and writes ``dist/bench.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from snippets.render.manifest import REPO_ROOT, atomic_write
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Run ``command``; return (seconds, peak RSS in MB, combined output).
+
+    Raises:
+        RuntimeError: the command failed (its output is in the message).
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+def executed_count(output: str) -> int:
+    match = re.search(r"render: (\d+) executed", output)
+    return int(match[1]) if match else 0
+
+
+def copy_tracked_files(target: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in files:
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def benchmark() -> dict:
+    """Run the five measurements; returns them as a dict (seconds, MB, counts)."""
+    python = sys.executable
+    mkdocs = [python, "-m", "mkdocs", "build", "--strict", "--quiet"]
+    render = [python, "-m", "snippets.render", "--profile", "offline", "--device", "cpu"]
+    results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "steps": {}}
+    with tempfile.TemporaryDirectory(prefix="lecture-bench-") as tmp:
+        work = Path(tmp) / "repo"
+        copy_tracked_files(work)
+        env = {
+            **os.environ,
+            "LECTURE_CACHE": str(Path(tmp) / "cache"),
+            "PYTHONPATH": str(work),
+            "NO_MKDOCS_2_WARNING": "1",
+        }
+        generated = work / "docs" / "generated"
+        for path in generated.iterdir():
+            path.unlink()
+
+        def step(name: str, command: list[str]) -> str:
+            seconds, peak, output = run(command, work, env)
+            results["steps"][name] = {
+                "seconds": round(seconds, 2),
+                "peak_mb": round(peak),
+                "executed": executed_count(output),
+            }
+            print(f"{name:28} {seconds:8.2f} s  {peak:7.0f} MB", file=sys.stderr)
+            return output
+
+        step("cold render", [*render, "--quiet"])
+        timings = json.loads((generated / "timings.json").read_text())
+        results["model_loads_s"] = timings["model_loads"]
+        results["examples_s"] = round(sum(timings["examples"].values()), 2)
+        step("warm render", [*render, "--quiet"])
+        example = work / "snippets" / "tokenization.py"
+        example.write_text(
+            example.read_text().replace("n_vocab_samples: int = 10", "n_vocab_samples: int = 12")
+        )
+        step("render, one example changed", [*render, "--quiet"])
+        step("mkdocs build", [*mkdocs, "-d", str(Path(tmp) / "site-a")])
+        start = time.perf_counter()
+        run([python, "-m", "snippets.render", "--check"], work, env)
+        run([*mkdocs, "-d", str(Path(tmp) / "site-b")], work, env)
+        frozen = time.perf_counter() - start
+        results["steps"]["frozen docs build"] = {"seconds": round(frozen, 2)}
+        results["frozen_over_mkdocs"] = round(
+            frozen / results["steps"]["mkdocs build"]["seconds"], 3
+        )
+    return results
+
+
+def markdown_table(results: dict) -> str:
+    lines = ["| step | seconds | peak memory | examples executed |", "|---|---:|---:|---:|"]
+    for name, step in results["steps"].items():
+        peak = f"{step['peak_mb']} MB" if "peak_mb" in step else ""
+        executed = step.get("executed", "")
+        lines.append(f"| {name} | {step['seconds']:.2f} | {peak} | {executed} |")
+    loads = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(results["model_loads_s"].items()))
+    lines.append("")
+    lines.append(
+        f"Cold render: model loads and stand-in training {loads}; the examples "
+        f"themselves {results['examples_s']:.1f} s. Frozen docs build / plain mkdocs "
+        f"build = {results['frozen_over_mkdocs']:.2f}. Machine: {results['machine']}."
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    measured = benchmark()
+    out = REPO_ROOT / "dist" / "bench.json"
+    atomic_write(out, json.dumps(measured, indent=2) + "\n")
+    print(markdown_table(measured))

@@ -1,0 +1,57 @@
+"""The notebooks are generated from snippets/ and run top to bottom on the offline profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from snippets.render import notebooks
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_notebooks_are_up_to_date():
+    assert notebooks.main(["--check"]) == 0
+
+
+def test_colab_link_comes_from_mkdocs_yml(tmp_path: Path):
+    config = tmp_path / "mkdocs.yml"
+    config.write_text("site_name: x\nextra:\n  colab_repository: someone/notes\n")
+    assert notebooks.colab_link("homework", config) == (
+        "https://colab.research.google.com/github/someone/notes/blob/main/"
+        "docs/notebooks/homework.ipynb"
+    )
+    config.write_text("site_name: x\n")
+    with pytest.raises(KeyError, match="extra.colab_repository"):
+        notebooks.colab_link("homework", config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("homework", ["'The kitten found the cake' ->", "entropy per layer (bits)"]),
+        ("lecture", ["Token ids: [31053, 741, 273, 11, 3387", "Linear(in_features=768, "
+                     "out_features=50257, bias=False)", "'label': 'POSITIVE'"]),
+    ],
+)  # fmt: skip
+def test_notebook_runs_top_to_bottom(name: str, expected: list[str]):
+    notebook = nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(notebook, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(REPO)}})  # fmt: skip
+    client.execute()
+    text = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", output
+            text.append(output.get("text", "") or str(output.get("data", {}).get("text/plain", "")))
+    joined = "\n".join(text)
+    for fragment in expected:
+        assert fragment in joined
+    figures = [
+        o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+    ]
+    assert figures, "the notebook's figures were not displayed"

@@ -1,0 +1,197 @@
+"""The printable lecture: dist/intro-to-llms.pdf as ``nox -s pdf`` makes it.
+
+The fixture builds the site afresh and prints its print page with ``python -m
+snippets.render.pdf`` (headless Chromium) once per session; the checks read the PDF with pypdf.
+They are skipped, with the reason, only where no Chromium is installed; the error-path tests
+of ``snippets.render.pdf`` run everywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from snippets.render import pdf
+from tests.test_offline_site import REPO_ROOT, build_site
+
+GENERATED = REPO_ROOT / "docs" / "generated"
+MAX_PDF_BYTES = 10_000_000  # small enough to mail
+FOOTER = re.compile(r"Page\s+\d+")  # the print CSS's page numbers: present on every page
+
+needs_chromium = pytest.mark.skipif(
+    pdf.find_chromium() is None,
+    reason="no Chromium found (apt-get install chromium, or set CHROMIUM): cannot print the PDF",
+)
+
+
+def nav_pages() -> list[tuple[str, str]]:
+    """(nav title, page file) for every Markdown page of mkdocs.yml's nav, in order.
+
+    Nested sections are flattened; the notebooks are left out, as the print page leaves them out.
+    """
+    config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    pages = []
+    for entry in config["nav"]:
+        for title, page in entry.items():
+            children = page if isinstance(page, list) else [{title: page}]
+            for child in children:
+                pages.extend((t, p) for t, p in child.items() if p.endswith(".md"))
+    return pages
+
+
+def page_h1(page: str) -> str:
+    text = (REPO_ROOT / "docs" / page).read_text(encoding="utf-8")
+    return re.search(r"^# (.+)$", text, re.MULTILINE).group(1).strip()
+
+
+def flat(text: str) -> str:
+    """Text without any whitespace: line wrapping and extraction spacing do not matter."""
+    return re.sub(r"\s+", "", text)
+
+
+def image_xobjects(resources, found: set) -> None:
+    """Add the ids of the image XObjects in ``resources`` (and in nested forms) to ``found``."""
+    if not resources or "/XObject" not in resources:
+        return
+    for reference in resources["/XObject"].get_object().values():
+        xobject = reference.get_object()
+        if xobject.get("/Subtype") == "/Image":
+            found.add(getattr(reference, "idnum", id(xobject)))
+        elif xobject.get("/Subtype") == "/Form":
+            image_xobjects(xobject.get("/Resources"), found)
+
+
+@pytest.fixture(scope="session")
+def printed(tmp_path_factory):
+    """(site folder, PDF path, pypdf reader, text of each page) for a fresh build."""
+    from pypdf import PdfReader
+
+    root = tmp_path_factory.mktemp("pdf")
+    site = build_site(root / "site")
+    out = root / "dist" / "intro-to-llms.pdf"
+    result = subprocess.run(
+        [sys.executable, "-m", "snippets.render.pdf", str(site), str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    reader = PdfReader(out)
+    return site, out, reader, [page.extract_text() or "" for page in reader.pages]
+
+
+@needs_chromium
+def test_pdf_exists_and_is_small_enough_to_mail(printed):
+    _, out, reader, _ = printed
+    assert out.is_file() and out.read_bytes().startswith(b"%PDF")
+    assert 0 < out.stat().st_size < MAX_PDF_BYTES
+    assert len(reader.pages) >= len(nav_pages())  # every chapter starts on a new page
+
+
+@needs_chromium
+def test_pdf_has_a_cover_a_numbered_contents_and_every_section(printed):
+    _, _, _, pages = printed
+    site_name = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text())["site_name"]
+    assert flat(site_name) in flat(pages[0]), "the cover page shows the site's name"
+    contents = " ".join(" ".join(pages[1:3]).split())
+    assert "Contents" in contents
+    text = " ".join(" ".join(pages).split())
+    for number, (title, page) in enumerate(nav_pages(), start=1):
+        assert f"{number} {title}" in contents, f"contents entry {number} {title!r}"
+        assert f"{number} {page_h1(page)}" in text, f"numbered chapter heading of {page}"
+
+
+@needs_chromium
+def test_pdf_bookmarks_every_chapter(printed):
+    _, _, reader, _ = printed
+    top_level = {
+        " ".join(item.title.split()) for item in reader.outline if not isinstance(item, list)
+    }
+    missing = [page_h1(page) for _, page in nav_pages() if page_h1(page) not in top_level]
+    assert not missing, f"chapters without a PDF bookmark: {missing}"
+
+
+@needs_chromium
+def test_pdf_embeds_every_figure(printed):
+    _, _, reader, _ = printed
+    found: set = set()
+    for page in reader.pages:
+        image_xobjects(page.get("/Resources"), found)
+    figures = sorted(GENERATED.glob("*.png"))
+    assert figures, "docs/generated has no PNG figures"
+    assert len(found) >= len(figures), f"{len(found)} images embedded, {len(figures)} figures"
+
+
+@needs_chromium
+def test_no_pdf_page_is_blank(printed):
+    _, _, reader, pages = printed
+    blank = []
+    for number, (page, text) in enumerate(zip(reader.pages, pages, strict=True), start=1):
+        images: set = set()
+        image_xobjects(page.get("/Resources"), images)
+        if not FOOTER.sub("", text).strip() and not images:
+            blank.append(number)
+    assert not blank, f"blank pages: {blank}"
+
+
+@needs_chromium
+def test_code_and_outputs_wrap_instead_of_being_cut_off(printed):
+    """Every line of every code block and text output of the print page is in the PDF's text in
+    full (a line cut off at the page's edge loses its end)."""
+    site, _, _, pages = printed
+    source = (site / "print_page.html").read_text(encoding="utf-8")
+    lines = [
+        line
+        for block in re.findall(r"<pre[^>]*>(.*?)</pre>", source, flags=re.DOTALL)
+        for line in html.unescape(re.sub(r"<[^>]+>", "", block)).splitlines()
+        if line.strip()
+    ]
+    assert len(lines) > 100
+    text = flat(FOOTER.sub("", "".join(pages)))
+    cut = [line for line in lines if flat(line) not in text]
+    assert not cut, f"{len(cut)} lines cut off, e.g. {cut[:3]}"
+
+
+@needs_chromium
+def test_math_is_typeset_and_interactive_views_give_way_to_a_note(printed):
+    site, _, _, pages = printed
+    text = " ".join(" ".join(pages).split())
+    assert "\\(" not in text and "\\[" not in text, "KaTeX left formulas untypeset"
+    views = (site / "print_page.html").read_text(encoding="utf-8").count('class="bertviz-view"')
+    assert views >= 2
+    assert text.count("Interactive view: open this page of the web site") == views
+
+
+# --- snippets.render.pdf's errors (no browser needed) ----------------------------------------
+
+
+def test_missing_chromium_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-such-browser"))
+    assert pdf.find_chromium() is None
+    with pytest.raises(pdf.ChromiumNotFoundError, match="apt-get install chromium"):
+        pdf.print_to_pdf(tmp_path, tmp_path / "out.pdf")
+    assert pdf.main([str(tmp_path), str(tmp_path / "out.pdf")]) == 1
+
+
+def test_missing_print_page_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build the site first"):
+        pdf.print_to_pdf(tmp_path, tmp_path / "out.pdf", chromium=sys.executable)
+
+
+def test_chromium_command_prints_offline_from_a_file_url(tmp_path):
+    command = pdf.chromium_command(
+        "chromium", "file:///s/print_page.html", Path("o.pdf"), tmp_path, 5
+    )
+    assert command[0] == "chromium" and command[-1] == "file:///s/print_page.html"
+    assert {"--headless", "--no-sandbox", "--print-to-pdf=o.pdf", "--virtual-time-budget=5"} <= set(
+        command
+    )
+    assert "--host-resolver-rules=MAP * ~NOTFOUND" in command
