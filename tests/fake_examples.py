@@ -25,3 +25,8 @@ def example_figure():
 def example_script():
     """Prints text a model might produce."""
     print("```\n<script>alert(1)</script>\n```")
+
+
+def example_takes_encoder(encoder):
+    """Shows what the renderer passed in."""
+    print(f"got {encoder}")

@@ -83,3 +83,15 @@ def test_stand_in_outputs_say_so():
         fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
         uses_stand_in = any(m["stand_in"] == "yes" for m in entry["models"])
         assert ("Made by a stand-in" in fragment) == uses_stand_in, example_id
+
+
+def test_every_figure_has_alt_text_and_a_caption():
+    manifest = json.loads((DOCS / "generated" / "manifest.json").read_text())
+    examples = {e.id: e for e in discover_examples()}
+    for example_id, entry in manifest["examples"].items():
+        if any(name.endswith((".png", ".html")) for name in entry["outputs"]):
+            example = examples[example_id]
+            assert len(example.alt) > 40, f"{example.path}:{example.line} needs 'Alt text:'"
+            fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
+            assert "<figcaption><strong>" in fragment
+            assert ('alt="' in fragment) or ('title="' in fragment), example_id

@@ -157,3 +157,25 @@ def test_manifest_has_no_timestamps_or_absolute_paths():
     for entry in manifest["examples"].values():
         assert set(entry) >= {"id", "source", "key", "key_parts", "models", "outputs"}
         assert "time" not in entry and "duration" not in entry
+
+
+def test_each_model_is_loaded_once_per_render(monkeypatch, tmp_path: Path):
+    import snippets.models
+
+    calls = []
+
+    def fake_load_role(role, profile, device):
+        calls.append(role)
+        return f"<{role}>"
+
+    monkeypatch.setattr(snippets.models, "load_role", fake_load_role)
+    examples = [
+        replace(fake_example("example_prints"), id=f"fake-{i}", roles=("encoder",),
+                parameters=("encoder",))
+        for i in range(3)
+    ]  # fmt: skip
+    examples = [replace(e, function="example_takes_encoder") for e in examples]
+    outcomes, store = render(examples, examples, SETTINGS, tmp_path / "generated", False)
+    assert [o.status for o in outcomes] == ["executed"] * 3
+    assert calls == ["encoder"] and store.load_counts == {"encoder": 1}
+    assert (tmp_path / "generated" / "fake-2.txt").read_text() == "got <encoder>\n"

@@ -97,6 +97,11 @@ def benchmark() -> dict:
             return output
 
         step("cold render", [*render, "--quiet"])
+        committed = REPO_ROOT / "docs" / "generated"
+        names = sorted(p.name for p in generated.iterdir() if p.name != "timings.json")
+        differing = [n for n in names if not (committed / n).exists()
+                     or (committed / n).read_bytes() != (generated / n).read_bytes()]  # fmt: skip
+        results["reproducible"] = {"files": len(names), "differing_from_committed": differing}
         timings = json.loads((generated / "timings.json").read_text())
         results["model_loads_s"] = timings["model_loads"]
         results["examples_s"] = round(sum(timings["examples"].values()), 2)
@@ -126,6 +131,12 @@ def markdown_table(results: dict) -> str:
         lines.append(f"| {name} | {step['seconds']:.2f} | {peak} | {executed} |")
     loads = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(results["model_loads_s"].items()))
     lines.append("")
+    same = results["reproducible"]
+    lines.append(
+        f"The cold render's {same['files']} files (assets and manifest) compared with the "
+        f"committed ones: {len(same['differing_from_committed'])} differ "
+        f"{same['differing_from_committed'] or ''}."
+    )
     lines.append(
         f"Cold render: model loads and stand-in training {loads}; the examples "
         f"themselves {results['examples_s']:.1f} s. Frozen docs build / plain mkdocs "
