@@ -32,7 +32,7 @@ TINY_GPT2 = dict(
     n_embd=128,  # width of the residual stream (GPT-2 small: 768)
     n_positions=128,  # longest context (GPT-2: 1024)
 )
-TRAIN_STEPS = 150
+TRAIN_STEPS = 100
 BATCH_SIZE = 16
 CONTEXT = 64  # tokens per training sequence
 LEARNING_RATE = 3e-3
