@@ -87,6 +87,7 @@ def _parse_package(files: tuple[tuple[str, Path], ...], stamp: tuple) -> dict[st
     for name, path in files:
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text, filename=str(path))
+        lines = text.splitlines(keepends=True)
         info = ModuleInfo(name, path, tree, text)
         for node in tree.body:
             targets: list[str] = []
@@ -106,7 +107,8 @@ def _parse_package(files: tuple[tuple[str, Path], ...], stamp: tuple) -> dict[st
                     if alias.name.startswith(PACKAGE + "."):
                         info.module_aliases[alias.asname or alias.name] = alias.name
             for target in targets:
-                info.sources[target] = ast.get_source_segment(text, node) or ""
+                # Whole lines of the top-level statement (ast.get_source_segment is slow here).
+                info.sources[target] = "".join(lines[node.lineno - 1 : node.end_lineno])
                 info.nodes[target] = node
         modules[name] = info
     return modules
@@ -160,6 +162,16 @@ def closure(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[Symb
 def function_hash(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> str:
     """sha256 (hex) of the source of ``module.name`` and of everything it depends on."""
     modules = package_modules(package_dir)
+    key = (id(modules), module, name)
+    if key not in _HASHES:
+        _HASHES[key] = _function_hash(modules, module, name, package_dir)
+    return _HASHES[key]
+
+
+_HASHES: dict[tuple[int, str, str], str] = {}
+
+
+def _function_hash(modules: dict, module: str, name: str, package_dir: Path) -> str:
     digest = hashlib.sha256()
     for mod, sym in sorted(closure(module, name, package_dir)):
         digest.update(f"{mod}:{sym}\n".encode())

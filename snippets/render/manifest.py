@@ -256,12 +256,16 @@ def check(
             to_render.append(example)
         else:
             fragment_file = generated / f"{example.id}.md"
+            source = f"{example.path}:{example.line}"
             if fragment_file.read_text(encoding="utf-8") != current_fragment(
                 example, entry, generated
             ):
                 problems.append(
                     Problem("stale", example.id, "page fragment out of date (caption or markup)")
                 )
+                to_refresh.append(example)
+            elif entry["source"] != source or entry["caption"] != example.caption:
+                problems.append(Problem("stale", example.id, f"moved to {source}"))
                 to_refresh.append(example)
     known = {e.id for e in examples}
     for example_id in sorted(set(entries) - known):
@@ -286,4 +290,5 @@ def refresh_fragments(examples: list[Example], generated: Path = GENERATED_DIR) 
         atomic_write(generated / name, current_fragment(example, entry, generated))
         entry["outputs"][name] = sha256_file(generated / name)
         entry["caption"] = example.caption
+        entry["source"] = f"{example.path}:{example.line}"
     write_manifest(manifest, generated)

@@ -106,7 +106,7 @@ def build(name: str) -> nbformat.NotebookNode:
                     loaded.add(parameter)
             if setup:
                 cells.append(nbformat.v4.new_code_cell("\n".join(setup)))
-            cells.append(nbformat.v4.new_code_cell(info.sources[example.function]))
+            cells.append(nbformat.v4.new_code_cell(info.sources[example.function].rstrip()))
             cells.append(
                 nbformat.v4.new_code_cell(f"{example.function}({', '.join(example.parameters)})")
             )
