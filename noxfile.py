@@ -5,6 +5,8 @@ Sessions reuse their virtual environment; ``nox -R -s NAME`` also skips the inst
 
 from __future__ import annotations
 
+import subprocess
+
 import nox
 
 nox.needs_version = ">=2024.10.9"
@@ -21,14 +23,30 @@ RUFF = "ruff==0.17.6"
 
 def _last_check_ok(session: nox.Session) -> bool:
     """True when ``render --check`` finds nothing stale; it imports neither torch nor
-    transformers, so a frozen checkout builds with the documentation tools alone."""
+    transformers, so a frozen checkout builds with the documentation tools alone.
+
+    Stops the session when the check cannot run (a damaged manifest, a malformed example)."""
     output = session.run(
-        "python", "-m", "snippets.render", "--check", success_codes=[0, 1], silent=True
-    )
-    fresh = isinstance(output, str) and "are fresh" in output
-    if not fresh and isinstance(output, str):
-        session.log(output.strip())
-    return fresh
+        "python", "-m", "snippets.render", "--check", success_codes=[0, 1, 2], silent=True,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    text = output if isinstance(output, str) else ""
+    if "are fresh" in text:
+        return True
+    if "problem(s)" not in text:
+        session.error(text.strip() or "render --check failed")
+    session.log(text.strip())
+    return False
+
+
+def _lecture_installed(session: nox.Session) -> bool:
+    output = session.run(
+        "python", "-c",
+        "import importlib.util as u; print(all(u.find_spec(m) for m in "
+        "('torch', 'transformers', 'bertviz')))",
+        silent=True,
+    )  # fmt: skip
+    return isinstance(output, str) and output.strip().endswith("True")
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
@@ -36,7 +54,13 @@ def docs(session: nox.Session) -> None:
     """Render the examples that are stale, then build the site into site/ (the main job)."""
     session.install("-e", DOCS)
     if not _last_check_ok(session):
-        session.install("-e", LECTURE)
+        session.install("-e", LECTURE)  # skipped under -R (--no-install)
+        if not _lecture_installed(session):
+            session.error(
+                "Some outputs are stale and re-rendering them needs torch and transformers, "
+                "which this environment lacks (`-R` skips installs): run `nox -s docs` "
+                "without -R, or `nox -s render`."
+            )
         session.run("python", "-m", "snippets.render", *session.posargs)
     session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
 

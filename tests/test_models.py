@@ -95,3 +95,15 @@ def test_saved_model_source_is_a_local_folder():
     source = load_role("saved_model", "offline")
     assert (Path(source) / "config.json").exists()
     assert (Path(source) / "model.safetensors").exists()
+
+
+def test_explicit_hub_profile_without_the_hub_stops_at_once(tmp_path, monkeypatch):
+    import huggingface_hub.constants as constants
+
+    from snippets.render.runner import RenderError, resolve_profile
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(RenderError, match="--profile hub was asked for.*--profile offline"):
+        resolve_profile("hub")
+    assert resolve_profile("offline") == ("offline", "asked for")

@@ -179,3 +179,20 @@ def test_each_model_is_loaded_once_per_render(monkeypatch, tmp_path: Path):
     assert [o.status for o in outcomes] == ["executed"] * 3
     assert calls == ["encoder"] and store.load_counts == {"encoder": 1}
     assert (tmp_path / "generated" / "fake-2.txt").read_text() == "got <encoder>\n"
+
+
+@pytest.mark.parametrize("content", ['{"examples": {', "[]", '{"format": 0, "examples": {}}'])
+def test_damaged_manifest_is_one_clear_error(tmp_path: Path, content: str):
+    (tmp_path / mf.MANIFEST_NAME).write_text(content)
+    with pytest.raises(mf.ManifestError, match="manifest.json .*(re-render|restore)"):
+        mf.check(discover_examples(), None, tmp_path)
+
+
+def test_leftover_temporary_files_are_reported_and_cleaned(tmp_path: Path):
+    generated = tmp_path / "generated"
+    shutil.copytree(REPO / "docs" / "generated", generated)
+    (generated / ".attention-grid.png.k2j3.tmp").write_bytes(b"half")
+    problems, _, _ = mf.check(discover_examples(), None, generated)
+    assert [(p.kind, p.name) for p in problems] == [("orphaned", ".attention-grid.png.k2j3.tmp")]
+    render(discover_examples(), [], SETTINGS, generated, False)
+    assert not list(generated.glob(".*.tmp"))

@@ -86,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = None
         if args.profile not in (None, "auto") and args.device not in (None, "auto"):
             settings = mf.RenderSettings(args.profile, args.device, args.seed, args.dtype)
-        problems, _, _ = mf.check(examples, settings, args.output_dir)
+        try:
+            problems, _, _ = mf.check(examples, settings, args.output_dir)
+        except mf.ManifestError as error:
+            print(f"render --check: {error}", file=sys.stderr)
+            return 2
         if not problems:
             print(f"render --check: all {len(examples)} examples are fresh")
             return 0
@@ -111,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     settings = mf.RenderSettings(profile, device, args.seed, args.dtype)
     selected = [e for e in examples if not args.only or e.id in args.only]
-    _, stale, refresh = mf.check(examples, settings, args.output_dir)
+    try:
+        _, stale, refresh = mf.check(examples, settings, args.output_dir)
+    except mf.ManifestError as error:
+        print(f"render: {error}", file=sys.stderr)
+        return 2
     to_render = selected if args.force else [e for e in stale if e in selected]
     refresh = [e for e in refresh if e in selected and e not in to_render]
     if refresh:
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     for role, seconds in store.load_seconds.items():
         print(f"  model    {seconds:7.2f} s  {role} (load, or train a stand-in)", file=sys.stderr)
     for outcome in sorted(outcomes, key=lambda o: -o.duration):
-        if outcome.status != "cached":
+        if outcome.status == "executed":
             print(
                 f"  {outcome.status:8} {outcome.duration:7.2f} s  {outcome.example.id}",
                 file=sys.stderr,

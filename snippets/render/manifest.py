@@ -137,15 +137,32 @@ def read_json(path: Path, default: Any) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); restore it with git") from error
+        raise ValueError(f"{path} is not valid JSON ({error})") from error
+
+
+class ManifestError(ValueError):
+    """The manifest cannot be read; the message names the file and what to do."""
 
 
 def read_manifest(generated: Path = GENERATED_DIR) -> dict[str, Any]:
-    manifest = read_json(generated / MANIFEST_NAME, {"format": MANIFEST_FORMAT, "examples": {}})
+    """The manifest of ``generated`` (an empty one if there is none).
+
+    Raises:
+        ManifestError: it is not valid JSON, not a manifest, or of another format.
+    """
+    path = generated / MANIFEST_NAME
+    fix = (f"restore it with `git checkout -- {path.relative_to(REPO_ROOT)}`"
+           if path.is_relative_to(REPO_ROOT) else "restore it")  # fmt: skip
+    fix += ", or re-render everything with `nox -s render -- --force`"
+    try:
+        manifest = read_json(path, {"format": MANIFEST_FORMAT, "examples": {}})
+    except ValueError as error:
+        raise ManifestError(f"{error.__cause__ or error}: {path} is damaged; {fix}") from error
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("examples"), dict):
+        raise ManifestError(f"{path} is not a manifest (no 'examples' table); {fix}")
     if manifest.get("format") != MANIFEST_FORMAT:
-        raise ValueError(
-            f"{generated / MANIFEST_NAME} has format {manifest.get('format')}, "
-            f"expected {MANIFEST_FORMAT}: re-render with `nox -s render`"
+        raise ManifestError(
+            f"{path} has format {manifest.get('format')}, expected {MANIFEST_FORMAT}; {fix}"
         )
     return manifest
 
@@ -276,7 +293,10 @@ def check(
     owned |= {MANIFEST_NAME, TIMINGS_NAME}
     if generated.exists():
         for path in sorted(generated.iterdir()):
-            if path.is_file() and path.name not in owned and not path.name.startswith("."):
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                reason = "unfinished write of an interrupted render (the next render deletes it)"
+                problems.append(Problem("orphaned", path.name, reason))
+            elif path.is_file() and path.name not in owned and not path.name.startswith("."):
                 problems.append(Problem("orphaned", path.name, "file that no example produced"))
     return problems, to_render, to_refresh
 

@@ -11,14 +11,29 @@ import json
 import re
 from pathlib import Path
 
+from mkdocs.exceptions import PluginError
+
 MARKER = "<!-- build-report -->"
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise PluginError(
+            f"build report: cannot read {path} ({error}); restore it with git or re-render "
+            "with `nox -s render`"
+        ) from error
+    if not isinstance(data, dict):
+        raise PluginError(f"build report: {path} is not a JSON object; restore it with git")
+    return data
 
 
 def _load(docs_dir: Path) -> tuple[dict, dict]:
     generated = docs_dir / "generated"
-    manifest = json.loads((generated / "manifest.json").read_text(encoding="utf-8"))
+    manifest = _read(generated / "manifest.json")
     timings_path = generated / "timings.json"
-    timings = json.loads(timings_path.read_text(encoding="utf-8")) if timings_path.exists() else {}
+    timings = _read(timings_path) if timings_path.exists() else {}
     return manifest, {"examples": {}, "model_loads": {}, **timings}
 
 

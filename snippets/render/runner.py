@@ -96,11 +96,18 @@ def hub_models_resolve() -> tuple[bool, str]:
 
 def resolve_profile(requested: str) -> tuple[str, str]:
     """``auto`` -> ``hub`` where its models resolve, else ``offline``; returns (profile, why)."""
-    if requested != "auto":
-        if requested not in PROFILE_TABLE:
-            raise RenderError(f"unknown profile {requested!r}: use auto, hub or offline")
+    if requested not in (*PROFILE_TABLE, "auto"):
+        raise RenderError(f"unknown profile {requested!r}: use auto, hub or offline")
+    if requested == "offline":
         return requested, "asked for"
     ok, why = hub_models_resolve()
+    if requested == "hub" and not ok:
+        raise RenderError(
+            f"--profile hub was asked for, but its models are not available ({why}). Either "
+            "fill the HuggingFace cache at the pinned revisions of snippets/profiles.py on a "
+            "machine with hub access (see docs/rendering.md), copy it here and set "
+            "HF_HUB_OFFLINE=1, or render with --profile offline."
+        )
     return ("hub" if ok else "offline"), why
 
 
@@ -112,13 +119,20 @@ class ModelStore:
         self._loaded: dict[str, Any] = {}
         self.load_counts: dict[str, int] = {}
         self.load_seconds: dict[str, float] = {}  # includes training a stand-in, if needed
+        self._failed: dict[str, Exception] = {}  # a role that failed once fails at once after
 
     def get(self, role: str) -> Any:
+        if role in self._failed:
+            raise self._failed[role]
         if role not in self._loaded:
             from snippets.models import load_role
 
             start = time.perf_counter()
-            value = load_role(role, self.profile, self.device)
+            try:
+                value = load_role(role, self.profile, self.device)
+            except Exception as error:
+                self._failed[role] = error
+                raise
             self._loaded[role] = _cast(value, self.dtype)
             self.load_counts[role] = self.load_counts.get(role, 0) + 1
             self.load_seconds[role] = round(time.perf_counter() - start, 2)
@@ -259,7 +273,8 @@ def _render_locked(
     from tqdm import tqdm
 
     manifest = mf.read_manifest(generated)
-    manifest["profile"], manifest["device"] = settings.profile, settings.device
+    for leftover in generated.glob(".*.tmp"):  # unfinished writes of a killed render
+        leftover.unlink()
     timings = mf.read_json(generated / mf.TIMINGS_NAME, {})
     timings.setdefault("examples", {})
     timings.setdefault("model_loads", {})
@@ -300,20 +315,25 @@ def _render_locked(
             "device_name": label,
             "outputs": digests,
         }
+        manifest["profile"], manifest["device"] = settings.profile, settings.device
         mf.write_manifest(manifest, generated)
         timings["examples"][example.id] = round(duration, 2)
         outcomes.append(Outcome(example, "executed", duration))
     known = {e.id for e in examples}
-    for orphan in set(manifest["examples"]) - known:
+    orphans = set(manifest["examples"]) - known
+    for orphan in orphans:
         for name in manifest["examples"].pop(orphan)["outputs"]:
             (generated / name).unlink(missing_ok=True)
         timings["examples"].pop(orphan, None)
-    mf.write_manifest(manifest, generated)
-    for role, seconds in store.load_seconds.items():
-        timings["model_loads"][role] = seconds
-    timings["examples"] = dict(sorted(timings["examples"].items()))
-    text = json.dumps(timings, indent=2, sort_keys=True) + "\n"
-    mf.atomic_write(generated / mf.TIMINGS_NAME, text)
+    if orphans:
+        mf.write_manifest(manifest, generated)
+    if any(o.status == "executed" for o in outcomes) or orphans:
+        # The timing table changes only with what ran (model loads: their last real load).
+        for role, seconds in store.load_seconds.items():
+            timings["model_loads"][role] = seconds
+        timings["examples"] = dict(sorted(timings["examples"].items()))
+        text = json.dumps(timings, indent=2, sort_keys=True) + "\n"
+        mf.atomic_write(generated / mf.TIMINGS_NAME, text)
     return outcomes, store
 
 

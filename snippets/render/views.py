@@ -38,7 +38,8 @@ _HTML_SPECIAL = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 # bertviz draws at a fixed width (the model view is 970 px wide), wider than the page's text
 # column: scale the view down to the frame's width instead of hiding heads behind a sideways
-# scroll. Re-fitted whenever bertviz redraws (layer change, enlarged head) or the frame resizes.
+# scroll. Re-fitted whenever bertviz redraws (layer change, enlarged head) or the frame resizes;
+# each fit also posts the view's height to the page, which sizes the frame to it.
 _FIT_TO_WIDTH = """<script>/* Fit the view to the frame's width (added for the lecture site). */
 (function () {
   var root = document.documentElement;
@@ -46,6 +47,11 @@ _FIT_TO_WIDTH = """<script>/* Fit the view to the frame's width (added for the l
     document.body.style.zoom = "";
     if (root.scrollWidth > root.clientWidth) {
       document.body.style.zoom = String(root.clientWidth / root.scrollWidth);
+    }
+    // Tell the page how tall the view is, so its frame can fit it (docs/assets/bertviz-frames.js).
+    if (parent !== window) {
+      var box = document.body.getBoundingClientRect();
+      parent.postMessage({bertvizHeight: Math.ceil(box.bottom + window.scrollY)}, "*");
     }
   }
   new MutationObserver(fit).observe(document.body, {childList: true, subtree: true});
