@@ -95,3 +95,21 @@ def test_every_figure_has_alt_text_and_a_caption():
             fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
             assert "<figcaption><strong>" in fragment
             assert ('alt="' in fragment) or ('title="' in fragment), example_id
+
+
+def test_build_report_lists_every_example_with_its_page():
+    from snippets.render.mkdocs_hooks import _load, report_markdown, short_revision
+
+    manifest, timings = _load(DOCS)
+    pages = {
+        target.split("/")[-1].removesuffix(".md"): names
+        for target, names in includes().items()
+        if target.startswith("docs/generated/")
+    }
+    report = report_markdown(manifest, timings, pages)
+    for example_id in manifest["examples"]:
+        assert f"| `{example_id}` | [" in report, example_id
+    assert "profile **offline**" in report or "profile **hub**" in report
+    assert short_revision("snippets.training:train_tiny_gpt2@d268b2c78aee") == "code d268b2c78aee"
+    assert short_revision("607a30d783dfa663caf39e06633721c8d4cfcd7e") == "607a30d783df"
+    assert short_revision("0.1.0") == "0.1.0"

@@ -37,6 +37,15 @@ def _load(docs_dir: Path) -> tuple[dict, dict]:
     return manifest, {"examples": {}, "model_loads": {}, **timings}
 
 
+def short_revision(revision: str) -> str:
+    """A readable revision: a stand-in's code hash, a commit or checksum prefix, a version."""
+    if "@" in revision:  # "module:function@codehash" of a trained stand-in
+        return f"code {revision.rsplit('@', 1)[1]}"
+    if re.fullmatch(r"[0-9a-f]{40,64}", revision):
+        return revision[:12]
+    return revision
+
+
 def report_markdown(manifest: dict, timings: dict, pages: dict[str, list[str]]) -> str:
     """The build report: a summary line and one table row per example."""
     entries = manifest["examples"]
@@ -62,7 +71,7 @@ def report_markdown(manifest: dict, timings: dict, pages: dict[str, list[str]]) 
             "<br>".join(
                 html.escape(m["name"])
                 + (" (stand-in)" if m["stand_in"] == "yes" else "")
-                + f" <small>{html.escape(m['revision'][:19])}</small>"
+                + f" <small>{html.escape(short_revision(m['revision']))}</small>"
                 for m in entry["models"]
             )
             or "none"
