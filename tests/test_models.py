@@ -107,3 +107,15 @@ def test_explicit_hub_profile_without_the_hub_stops_at_once(tmp_path, monkeypatc
     with pytest.raises(RenderError, match="--profile hub was asked for.*--profile offline"):
         resolve_profile("hub")
     assert resolve_profile("offline") == ("offline", "asked for")
+
+
+def test_hub_snapshot_for_saving_fails_clearly_offline(tmp_path, monkeypatch):
+    import huggingface_hub.constants as constants
+
+    from snippets.models import saved_model_source
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(ModelUnavailableError, match="google-bert/bert-base-uncased.*offline"):
+        saved_model_source(model_spec("hub", "saved_model"))
