@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from snippets.render.pdf import find_chromium
+from snippets.render.pdf import HEADLESS_FLAGS, find_chromium
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIM = "assets/vendor/iframe-worker/shim.js"
@@ -309,8 +309,7 @@ def _dump_dom(url: str, budget_ms: int = 8000) -> str:
     chromium = find_chromium()
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--no-first-run",
+            [chromium, *HEADLESS_FLAGS,
              "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}",
              f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
             capture_output=True, text=True, timeout=120, check=False,
