@@ -87,6 +87,13 @@ def render(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
+def hub(session: nox.Session) -> None:
+    """Render every example with the hub profile in a copy and check it (-- --hf-home H)."""
+    session.install("-e", ".[lecture,docs]")
+    session.run("python", "-m", "snippets.render.hub", "check", *session.posargs)
+
+
+@nox.session(python=PYTHON, reuse_venv=True)
 def tests(session: nox.Session) -> None:
     """Lint, unit tests, Sybil over the pages, render --check, and mkdocs build --strict."""
     session.install("-e", TEST, RUFF)

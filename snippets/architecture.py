@@ -14,6 +14,17 @@ References: Radford et al. 2019; transformers ``models/gpt2/modeling_gpt2.py``; 
 from __future__ import annotations
 
 
+# --8<-- [start:load]
+def load_gpt2_config(checkpoint: str, revision: str | None = None):
+    """GPT-2's configuration (``config.json``): layers, heads, width, positions, vocabulary."""
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(checkpoint, revision=revision)
+
+
+# --8<-- [end:load]
+
+
 def build_without_weights(config):
     """A ``GPT2LMHeadModel`` on the meta device: the real module tree, no memory for weights."""
     import torch

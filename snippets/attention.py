@@ -21,6 +21,24 @@ SENTENCE = "The animal didn't cross the street because it was too tired"
 DECODER_SENTENCE = "No, I am your father"
 
 
+# --8<-- [start:load]
+def load_encoder(checkpoint: str, revision: str | None = None, device: str = "cpu"):
+    """A BERT-family encoder and its WordPiece tokenizer, as ``(model, tokenizer)``.
+
+    ``attn_implementation="eager"`` computes the attention weights explicitly; the default
+    ``sdpa`` kernel of transformers 5 never builds them, so ``output_attentions=True`` would
+    return nothing.
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
+    model = AutoModel.from_pretrained(checkpoint, revision=revision, attn_implementation="eager")
+    return model.to(device).eval(), tokenizer  # eval(): no dropout
+
+
+# --8<-- [end:load]
+
+
 # --8<-- [start:attentions]
 def attentions_for(model, tokenizer, text: str):
     """Token strings and attention matrices of ``text``.
@@ -63,9 +81,6 @@ def example_shapes(encoder):
 def example_grid(encoder):
     """Every head of every layer at a glance: some heads look at the previous or next token
     (diagonal stripes), some at [CLS] or [SEP] (vertical bars), a few spread out.
-
-    Alt text: A grid of small heatmaps, one row per layer and one column per head, each the
-    attention matrix of the sentence; diagonal stripes and vertical bars dominate.
     """
     import matplotlib.pyplot as plt
 
@@ -104,9 +119,6 @@ def strongest_head(attentions, source: int, target: int) -> tuple[int, int, floa
 def example_it_head(encoder):
     """The head where "it" attends most to "animal", found from the data: the row of "it" puts
     a large weight on "animal", the word it refers to.
-
-    Alt text: Heatmap of one head's attention matrix with the sentence's tokens on both axes; in
-    the row of "it" the brightest cell is in the column of "animal".
     """
     import matplotlib.pyplot as plt
 
@@ -136,9 +148,6 @@ def example_it_head(encoder):
 def example_head_view(encoder):
     """bertviz's head view of the encoder (interactive: pick a layer, hover over a token, click
     a head's colour to show or hide it).
-
-    Alt text: Interactive bertviz head view: the sentence's tokens in two columns with lines
-    from each token to the tokens it attends to, coloured by head.
     """
     from bertviz import head_view
 
@@ -154,9 +163,6 @@ def example_head_view(encoder):
 def example_model_view(generator):
     """bertviz's model view of the decoder on "No, I am your father": one thumbnail per layer
     and head; click one to enlarge it. Lines only go to earlier tokens: GPT-2 cannot look ahead.
-
-    Alt text: Interactive bertviz model view: a grid of thumbnails, rows are layers and columns
-    are heads, each showing lines between the tokens of "No, I am your father".
     """
     from bertviz import model_view
 

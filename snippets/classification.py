@@ -16,6 +16,23 @@ INPUT_TEXT = "The panoramic view of the ocean was breathtaking."
 # --8<-- [end:step1]
 
 
+# --8<-- [start:load]
+def load_classifier(checkpoint: str, revision: str | None = None, device: str = "cpu"):
+    """A sequence classifier and its tokenizer, as ``(model, tokenizer)``.
+
+    ``checkpoint`` is a hub id (the lecture's is
+    ``"distilbert/distilbert-base-uncased-finetuned-sst-2-english"``) or a local folder.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, revision=revision)
+    return model.to(device).eval(), tokenizer
+
+
+# --8<-- [end:load]
+
+
 # --8<-- [start:step2]
 def example_step2_config(classifier):
     """Step 2: the model's configuration, including the labels of its two classes."""
@@ -85,9 +102,6 @@ SENTENCES = [
 def example_probability_chart(classifier):
     """P(POSITIVE) and P(NEGATIVE) for five sentences: clear opinions get probabilities near 0
     or 1, a neutral sentence falls in between.
-
-    Alt text: Horizontal stacked bars, one per sentence, split into a negative (red) and a
-    positive (blue) share that add up to 1.
     """
     import matplotlib.pyplot as plt
 

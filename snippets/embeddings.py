@@ -71,10 +71,6 @@ def word_vectors(encoder, words: list[str]):
 def example_similarity(encoder):
     """Cosine similarity of word embeddings (left) and a 2-D projection of them (right): animals,
     water, royalty, vehicles and feelings form their own groups.
-
-    Alt text: Left, a 13 by 13 heatmap of cosine similarities with bright blocks for cat, dog,
-    kitten, puppy and for ocean, sea, river. Right, a scatter plot of the same words projected on
-    their two principal components, related words next to each other.
     """
     import matplotlib.pyplot as plt
     import torch

@@ -17,6 +17,31 @@ from __future__ import annotations
 PROMPT = "My dog really wanted to eat icecream because"
 
 
+# --8<-- [start:load]
+def load_generator(checkpoint: str, revision: str | None = None, device: str = "cpu"):
+    """A ``text-generation`` pipeline: tokenizer, model and decoding loop in one object.
+
+    GPT-2 has no padding token, and a batch of prompts of different lengths needs one: the
+    end-of-text token pads, on the left, since a decoder continues from the right end.
+    """
+    from transformers import AutoTokenizer, pipeline
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
+    tokenizer.pad_token = tokenizer.eos_token  # <|endoftext|>, id 50256
+    tokenizer.padding_side = "left"
+    return pipeline(
+        "text-generation",
+        model=checkpoint,  # "openai-community/gpt2" on the hub, or a local folder
+        tokenizer=tokenizer,
+        revision=revision,
+        device=device,
+        model_kwargs={"attn_implementation": "eager"},  # keep attention weights (bertviz)
+    )
+
+
+# --8<-- [end:load]
+
+
 # --8<-- [start:pipeline]
 def example_five_continuations(generator):
     """Five continuations of one prompt, drawn at random from the model's distribution."""
@@ -24,8 +49,7 @@ def example_five_continuations(generator):
         PROMPT,
         max_new_tokens=30,  # count new tokens only (max_length would count the prompt too)
         num_return_sequences=5,  # five independent draws
-        do_sample=True,  # sample; greedy decoding would give five identical texts
-        pad_token_id=generator.tokenizer.eos_token_id,  # GPT-2 has no padding token
+        do_sample=True,  # draw each token at random from the model's distribution
     )
     for number, output in enumerate(outputs, start=1):
         print(f"{number}. {output['generated_text']!r}")
@@ -43,10 +67,9 @@ PROMPTS = [
 
 
 def example_batch_of_prompts(generator):
-    """A batch of prompts in one call: the pipeline returns one list of outputs per prompt."""
-    outputs = generator(
-        PROMPTS, max_new_tokens=15, do_sample=False, pad_token_id=generator.tokenizer.eos_token_id
-    )
+    """A batch of prompts through the model at once, padded on the left to the longest: the
+    pipeline returns one list of outputs per prompt."""
+    outputs = generator(PROMPTS, batch_size=len(PROMPTS), max_new_tokens=15, do_sample=False)
     for prompt, (output,) in zip(PROMPTS, outputs, strict=True):
         print(f"{prompt!r} -> {output['generated_text'][len(prompt) :]!r}")
 
@@ -71,7 +94,7 @@ def example_settings_table(generator):
     print(f"|{'-' * 20}|{'-' * 60}")
     for name, setting in SETTINGS.items():
         options = {"max_new_tokens": 20, **setting}
-        (output,) = generator(PROMPT, pad_token_id=generator.tokenizer.eos_token_id, **options)
+        (output,) = generator(PROMPT, **options)
         continuation = output["generated_text"][len(PROMPT) :].replace("\n", " ")
         print(f"| {name:18} | {continuation!r}")
 
@@ -83,9 +106,6 @@ def example_settings_table(generator):
 def example_temperature(generator):
     """Next-token probabilities after the prompt at three temperatures: low temperature piles
     the probability on the top token, high temperature spreads it over many.
-
-    Alt text: Three bar charts of the ten most likely next tokens, for temperatures 0.5, 1.0 and
-    2.0; the tallest bar shrinks and the bars even out as the temperature rises.
     """
     import matplotlib.pyplot as plt
     import torch

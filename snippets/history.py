@@ -31,10 +31,6 @@ FAMILY_COLOURS = {"encoder": "tab:blue", "decoder": "tab:orange", "encoder-decod
 def example_timeline():
     """Transformer models by release date and family: after 2020 almost every large model is a
     decoder, like GPT-2.
-
-    Alt text: Timeline from 2017 to 2025. Markers for each model, coloured by family: encoders
-    (BERT, DistilBERT, ESM-2) in blue, decoders (GPT to Llama 3.2) in orange, encoder-decoders
-    (Transformer, BART, T5) in green.
     """
     import matplotlib.pyplot as plt
 

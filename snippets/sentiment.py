@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 from snippets.corpus import sentiment_examples
-from snippets.models import minilm_path
 
 LABELS = {0: "NEGATIVE", 1: "POSITIVE"}
 EPOCHS = 4
@@ -35,8 +34,16 @@ def accuracy(model, tokenizer, examples: list[tuple[str, int]]) -> float:
     return (predictions == labels).float().mean().item()
 
 
-def train_sentiment_classifier(out_dir: Path, device: str = "cpu", seed: int = 0) -> dict:
-    """Fine-tune MiniLM for NEGATIVE/POSITIVE and save model, tokenizer and ``training_log.json``.
+def train_sentiment_classifier(
+    out_dir: Path, base_checkpoint: str | Path, device: str = "cpu", seed: int = 0
+) -> dict:
+    """Fine-tune an encoder for NEGATIVE/POSITIVE; save model, tokenizer, ``training_log.json``.
+
+    Args:
+        out_dir: folder to write with ``save_pretrained``.
+        base_checkpoint: the pretrained encoder to start from (MiniLM's folder, offline).
+        device: torch device string.
+        seed: seeds the new classification head and the order of the examples.
 
     Returns:
         The log: train size, held-out size and accuracy, per-step loss.
@@ -45,9 +52,9 @@ def train_sentiment_classifier(out_dir: Path, device: str = "cpu", seed: int = 0
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.manual_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    tokenizer = AutoTokenizer.from_pretrained(base_checkpoint)
     model = AutoModelForSequenceClassification.from_pretrained(
-        minilm_path(),
+        base_checkpoint,
         num_labels=2,
         id2label=LABELS,
         label2id={label: index for index, label in LABELS.items()},

@@ -20,6 +20,18 @@ import re
 SEQUENCE = "Counselor, please adjust your Zoom filter to appear as a human, rather than as a cat"
 
 
+# --8<-- [start:load]
+def load_gpt2_tokenizer(checkpoint: str, revision: str | None = None):
+    """GPT-2's tokenizer: ``checkpoint`` is a hub id (``"openai-community/gpt2"``) or a folder
+    with the same files (``vocab.json``, ``merges.txt``, ``tokenizer.json``, ...)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(checkpoint, revision=revision)
+
+
+# --8<-- [end:load]
+
+
 # --8<-- [start:granularities]
 def example_granularities(gpt2_tokenizer):
     """The same sentence cut three ways: characters, words, and GPT-2's subword tokens."""

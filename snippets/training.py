@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 
 from snippets.corpus import story_corpus
-from snippets.models import load_bpe_tokenizer
-from snippets.profiles import model_spec
 
 PROMPT = "My dog really wanted to eat icecream because"
 
@@ -49,14 +47,17 @@ def corpus_token_ids(tokenizer) -> list[int]:
 
 
 def train_tiny_gpt2(
-    out_dir: Path, device: str = "cpu", steps: int = TRAIN_STEPS, seed: int = 0
+    out_dir: Path, tokenizer, device: str = "cpu", steps: int = TRAIN_STEPS, seed: int = 0
 ) -> dict:
     """Train the tiny GPT-2 and save it (weights, tokenizer, ``training_log.json``) to ``out_dir``.
 
     Args:
         out_dir: folder to write with ``save_pretrained``.
+        tokenizer: GPT-2's tokenizer; it is saved with the model, its ``model_max_length`` set
+            to the tiny model's ``n_positions``.
         device: torch device string.
         steps: optimizer steps of ``BATCH_SIZE`` x ``CONTEXT`` tokens.
+        seed: seeds the initial weights and the batches.
 
     Returns:
         The training log: corpus size, per-step loss, seconds taken.
@@ -65,7 +66,6 @@ def train_tiny_gpt2(
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
-    tokenizer = load_bpe_tokenizer(model_spec("offline", "bpe_tokenizer"))
     # --8<-- [start:loop]
     data = torch.tensor(corpus_token_ids(tokenizer))  # (N,) one long stream of token ids
     config = GPT2Config(vocab_size=len(tokenizer), **TINY_GPT2)
@@ -101,10 +101,24 @@ def train_tiny_gpt2(
         "device": device,
     }
     model.generation_config.pad_token_id = tokenizer.eos_token_id
+    tokenizer.model_max_length = config.n_positions  # the longest input this model can read
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     (Path(out_dir) / "training_log.json").write_text(json.dumps(log, indent=1))
     return log
+
+
+# --8<-- [start:load]
+def load_trained_gpt2(checkpoint: str, revision: str | None = None, device: str = "cpu"):
+    """The trained tiny GPT-2 and its tokenizer, as ``(model, tokenizer)``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
+    model = AutoModelForCausalLM.from_pretrained(checkpoint, revision=revision)
+    return model.to(device).eval(), tokenizer
+
+
+# --8<-- [end:load]
 
 
 def training_log(model) -> dict:
@@ -116,9 +130,6 @@ def training_log(model) -> dict:
 def example_loss_curve(trained_gpt2):
     """Training loss of the tiny GPT-2: it starts near ln(50257) = 10.8 (a uniform guess over
     the vocabulary) and falls as the model learns the corpus.
-
-    Alt text: Line chart of cross-entropy loss against training step, falling steeply from
-    about 11 in the first steps and flattening out far below it.
     """
     import math
 

@@ -7,28 +7,34 @@ import pytest
 
 @pytest.fixture(scope="session")
 def gpt2_tokenizer():
-    from snippets.models import load_role
+    from snippets.profiles import load
 
-    return load_role("bpe_tokenizer", "offline")
+    return load("gpt2_tokenizer", "offline")
 
 
 @pytest.fixture(scope="session")
 def encoder():
-    from snippets.models import load_role
+    from snippets.profiles import load
 
-    return load_role("encoder", "offline")
+    return load("encoder", "offline")
 
 
 @pytest.fixture(scope="session")
-def tiny_generator(gpt2_tokenizer):
-    """A text-generation pipeline around a 2-layer, 32-wide GPT-2 with random weights."""
+def tiny_generator(gpt2_tokenizer, tmp_path_factory):
+    """The lecture's text-generation pipeline around a 2-layer, 32-wide GPT-2 with random
+    weights and 64 positions, saved to a folder and loaded by the lecture's loader."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, pipeline
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from snippets.generation import load_generator
 
     torch.manual_seed(0)
-    config = GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=64, attn_implementation="eager")
-    model = GPT2LMHeadModel(config).eval()
-    return pipeline("text-generation", model=model, tokenizer=gpt2_tokenizer)
+    folder = tmp_path_factory.mktemp("tiny-random-gpt2")
+    GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=2, n_embd=32, n_positions=64)).save_pretrained(
+        folder
+    )
+    gpt2_tokenizer.save_pretrained(folder)
+    return load_generator(str(folder))
 
 
 def pytest_configure(config) -> None:

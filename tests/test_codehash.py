@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from snippets.render.codehash import (
-    PACKAGE_DIR,
-    ExampleDefinitionError,
-    closure,
-    discover_examples,
-)
+from snippets.codehash import PACKAGE_DIR, closure
+from snippets.render.examples import ExampleDefinitionError, discover_examples
 
 
 @pytest.fixture()
@@ -37,11 +33,14 @@ def test_every_example_is_discovered_with_caption_and_roles():
     assert len(examples) >= 30
     summary = examples["tokenization-summary"]
     assert summary.module == "snippets.tokenization"
-    assert summary.roles == ("bpe_tokenizer",)
+    assert summary.roles == ("gpt2_tokenizer",)
     assert summary.path == "snippets/tokenization.py"
     assert summary.caption.startswith("GPT-2's tokenizer on the sentence")
     assert examples["history-timeline"].roles == ()
-    assert examples["attention-it-head"].alt  # figures carry alt text
+    assert examples["attention-it-head"].alt  # figures carry alt text (docs/alt-text.toml)
+    assert "matplotlib" in examples["history-timeline"].libraries
+    assert "bertviz" in examples["attention-head-view"].libraries
+    assert "matplotlib" not in examples["tokenization-summary"].libraries
 
 
 def test_closure_follows_helpers_constants_and_imports():
@@ -83,7 +82,9 @@ def test_bad_example_parameter_is_named_with_file_and_line(package_copy: Path):
     (package_copy / "broken.py").write_text(
         'def example_bad(gpt3_tokenizer):\n    """Caption."""\n    return None\n'
     )
-    with pytest.raises(ExampleDefinitionError, match=r"snippets/broken.py:1.*gpt3_tokenizer"):
+    with pytest.raises(
+        ExampleDefinitionError, match=r"snippets/broken.py:1.*gpt3_tokenizer.*roles"
+    ):
         discover_examples(package_copy)
 
 

@@ -96,9 +96,10 @@ def test_chain_rule_matches_the_model_loss(tiny_generator):
 def test_training_loop_lowers_the_loss_and_saves_a_loadable_model(tmp_path):
     from transformers import AutoModelForCausalLM
 
+    from snippets.offline import gpt2_tokenizer
     from snippets.training import train_tiny_gpt2
 
-    log = train_tiny_gpt2(tmp_path, steps=4)
+    log = train_tiny_gpt2(tmp_path, gpt2_tokenizer(), steps=4)
     assert log["losses"][0] == pytest.approx(10.8, abs=0.3)  # ln 50257: a uniform guess
     assert log["losses"][-1] < log["losses"][0]
     assert log["corpus_sentences"] == 4000 and log["parameters"] == 6_846_080
@@ -121,7 +122,7 @@ def test_classify_returns_pipeline_shaped_answer(encoder):
     from transformers import AutoModelForSequenceClassification
 
     from snippets.classification import INPUT_TEXT, classify
-    from snippets.models import minilm_path
+    from snippets.offline import minilm_path
     from snippets.sentiment import LABELS
 
     torch.manual_seed(0)

@@ -9,12 +9,47 @@ import pytest
 from nbclient import NotebookClient
 
 from snippets.render import notebooks
+from snippets.render.examples import discover_examples
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_notebooks_are_up_to_date():
     assert notebooks.main(["--check"]) == 0
+
+
+def test_notebooks_hold_exactly_the_examples_of_their_pages():
+    """Every output a page includes is in its notebook, in page order, and nothing else."""
+    import re
+
+    include = re.compile(r'^--8<-- "docs/generated/([\w-]+)\.md"$', re.MULTILINE)
+    examples = {e.id: e.function for e in discover_examples()}
+    for name in notebooks.TITLES:
+        on_pages = []
+        for page in notebooks.nav_pages():
+            if notebooks.notebook_of(page) == name:
+                on_pages += include.findall((REPO / "docs" / page).read_text())
+        notebook = nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        assert notebooks.called_examples(notebook) == [examples[i] for i in on_pages], name
+    assert notebooks.notebook_of("homework.md") == "homework"
+    assert notebooks.notebook_of("attention.md") == "lecture"
+
+
+def test_a_new_output_on_a_page_goes_into_the_notebook(tmp_path: Path):
+    """Pages decide: including an output on a page adds its example to the notebook."""
+    import shutil
+
+    docs = tmp_path / "docs"
+    shutil.copytree(REPO / "docs", docs, ignore=shutil.ignore_patterns("generated", "assets"))
+    config = tmp_path / "mkdocs.yml"
+    config.write_text((REPO / "mkdocs.yml").read_text())
+    page = docs / "index.md"
+    page.write_text(page.read_text() + '\n--8<-- "docs/generated/history-timeline.md"\n')
+    calls = notebooks.called_examples(notebooks.build("lecture", config))
+    assert calls[0] == "example_timeline" and calls.count("example_timeline") == 2
+    headings = [c.source for c in notebooks.build("lecture", config).cells
+                if c.cell_type == "markdown" and c.source.startswith("## ")]  # fmt: skip
+    assert headings[:2] == ["## Introduction to Language Models", "## Modeling sequential data"]
 
 
 def test_colab_link_comes_from_mkdocs_yml(tmp_path: Path):

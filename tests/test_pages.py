@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
 
-from snippets.render.codehash import discover_examples
+from snippets.render.examples import discover_examples, read_alt_texts
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -88,13 +89,37 @@ def test_stand_in_outputs_say_so():
 def test_every_figure_has_alt_text_and_a_caption():
     manifest = json.loads((DOCS / "generated" / "manifest.json").read_text())
     examples = {e.id: e for e in discover_examples()}
+    figures = set()
     for example_id, entry in manifest["examples"].items():
         if any(name.endswith((".png", ".html")) for name in entry["outputs"]):
+            figures.add(example_id)
             example = examples[example_id]
-            assert len(example.alt) > 40, f"{example.path}:{example.line} needs 'Alt text:'"
+            assert len(example.alt) > 40, f"docs/alt-text.toml needs [{example_id}] alt = ..."
             fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
             assert "<figcaption><strong>" in fragment
-            assert ('alt="' in fragment) or ('title="' in fragment), example_id
+            alt = html.escape(example.alt)
+            assert f'alt="{alt}"' in fragment or f'title="{alt}"' in fragment, example_id
+    assert set(read_alt_texts()) == figures  # no alt text for an output that is not a figure
+
+
+def test_no_renderer_plumbing_in_the_code_on_the_pages():
+    """What a page shows is what a student types: plain from_pretrained(checkpoint)."""
+    snippet = re.compile(r'^--8<-- "(snippets/[\w/]+\.py):([\w-]+)"$', re.MULTILINE)
+    for page in PAGES:
+        for path, section in snippet.findall(page.read_text()):
+            text = (REPO / path).read_text()
+            code = text.split(f"--8<-- [start:{section}]")[1].split(f"--8<-- [end:{section}]")[0]
+            for word in (
+                "spec.",
+                "ModelSpec",
+                "_npm",
+                "trained_checkpoint",
+                "Alt text",
+                "snippets.render",
+                "snippets.offline",
+                "snippets.profiles",
+            ):
+                assert word not in code, f"{page.name} shows {word!r} ({path}:{section})"
 
 
 def test_build_report_lists_every_example_with_its_page():
@@ -107,7 +132,7 @@ def test_build_report_lists_every_example_with_its_page():
         if target.startswith("docs/generated/")
     }
     report = report_markdown(manifest, timings, pages)
-    for example_id in manifest["examples"]:
+    for example_id in manifest.entries:
         assert f"| `{example_id}` | [" in report, example_id
     assert "profile **offline**" in report or "profile **hub**" in report
     assert short_revision("snippets.training:train_tiny_gpt2@d268b2c78aee") == "code d268b2c78aee"

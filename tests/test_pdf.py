@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from snippets.render import pdf
+from snippets.render.notebooks import read_config
 from tests.test_offline_site import REPO_ROOT, build_site
 
 GENERATED = REPO_ROOT / "docs" / "generated"
@@ -35,7 +35,7 @@ def nav_pages() -> list[tuple[str, str]]:
 
     Nested sections are flattened; the notebooks are left out, as the print page leaves them out.
     """
-    config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    config = read_config(REPO_ROOT / "mkdocs.yml")
     pages = []
     for entry in config["nav"]:
         for title, page in entry.items():
@@ -99,7 +99,7 @@ def test_pdf_exists_and_is_small_enough_to_mail(printed):
 @needs_chromium
 def test_pdf_has_a_cover_a_numbered_contents_and_every_section(printed):
     _, _, _, pages = printed
-    site_name = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text())["site_name"]
+    site_name = read_config(REPO_ROOT / "mkdocs.yml")["site_name"]
     assert flat(site_name) in flat(pages[0]), "the cover page shows the site's name"
     contents = " ".join(" ".join(pages[1:3]).split())
     assert "Contents" in contents

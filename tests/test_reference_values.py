@@ -7,7 +7,7 @@ from pathlib import Path
 
 from snippets.attention import SENTENCE
 from snippets.classification import INPUT_TEXT
-from snippets.profiles import GPT3_ENCODER_SHA256, model_spec
+from snippets.profiles import ROLES
 from snippets.tokenization import SEQUENCE
 
 GENERATED = Path(__file__).resolve().parent.parent / "docs" / "generated"
@@ -82,9 +82,14 @@ def test_manifest_records_provenance():
     entry = manifest["examples"]["tokenization-summary"]
     (model,) = entry["models"]
     profile = entry["key_parts"]["profile"]  # offline here; hub when a GPU runner rendered
-    spec = model_spec(profile, "bpe_tokenizer")
-    assert (model["name"], model["revision"]) == (spec.name, spec.revision)
-    if profile == "offline":
-        assert model["revision"] == GPT3_ENCODER_SHA256
+    if profile == "hub":
+        expected = (ROLES["gpt2_tokenizer"].hub_id, ROLES["gpt2_tokenizer"].hub_revision)
+        assert (model["name"], model["revision"]) == expected
+    else:
+        assert model["name"] == "local folder gpt2-files"
+        assert model["revision"].startswith("snippets.offline:make_gpt2_files@")
+    assert model["description"] == ROLES["gpt2_tokenizer"].caption(profile)
     assert entry["source"].startswith("snippets/tokenization.py:")
-    assert set(entry["key_parts"]["versions"]) == {"torch", "transformers"}
+    assert set(entry["key_parts"]["versions"]) == {"torch", "transformers", "tokenizers"}
+    figure = manifest["examples"]["history-timeline"]["key_parts"]["versions"]
+    assert set(figure) == {"matplotlib"}

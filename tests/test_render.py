@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from snippets.render import manifest as mf
-from snippets.render.codehash import Example, discover_examples
+from snippets.render.examples import Example, discover_examples
 from snippets.render.runner import render
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,8 +51,8 @@ def test_failing_example_exits_nonzero_and_leaves_other_assets(tmp_path: Path):
     for name, data in before.items():
         if name not in (mf.MANIFEST_NAME, mf.TIMINGS_NAME):
             assert (generated / name).read_bytes() == data, name
-    manifest = mf.read_manifest(generated)
-    assert "fake-prints" in manifest["examples"] and "fake-raises" not in manifest["examples"]
+    manifest = mf.Manifest.read(generated)
+    assert "fake-prints" in manifest.entries and "fake-raises" not in manifest.entries
 
 
 def test_cli_reports_failure_with_id_file_and_line(monkeypatch, tmp_path, capsys):
@@ -154,21 +154,23 @@ def test_manifest_has_no_timestamps_or_absolute_paths():
     text = (REPO / "docs" / "generated" / mf.MANIFEST_NAME).read_text()
     assert str(REPO) not in text and "/tmp/" not in text
     manifest = json.loads(text)
+    assert set(manifest) == {"format", "examples"}  # per-example profile, no global one
     for entry in manifest["examples"].values():
-        assert set(entry) >= {"id", "source", "key", "key_parts", "models", "outputs"}
-        assert "time" not in entry and "duration" not in entry
+        assert set(entry) == {"id", "source", "function", "caption", "key", "key_parts",
+                              "models", "device_name", "outputs"}  # fmt: skip
+        assert entry["key"] == mf.cache_key(entry["key_parts"])
 
 
 def test_each_model_is_loaded_once_per_render(monkeypatch, tmp_path: Path):
-    import snippets.models
+    import snippets.render.runner
 
     calls = []
 
-    def fake_load_role(role, profile, device):
+    def fake_load(role, profile, device):
         calls.append(role)
         return f"<{role}>"
 
-    monkeypatch.setattr(snippets.models, "load_role", fake_load_role)
+    monkeypatch.setattr(snippets.render.runner, "load", fake_load)
     examples = [
         replace(fake_example("example_prints"), id=f"fake-{i}", roles=("encoder",),
                 parameters=("encoder",))

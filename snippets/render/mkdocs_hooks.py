@@ -13,6 +13,8 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
+from snippets.render.manifest import Manifest, ManifestError
+
 MARKER = "<!-- build-report -->"
 
 
@@ -29,9 +31,12 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _load(docs_dir: Path) -> tuple[dict, dict]:
+def _load(docs_dir: Path) -> tuple[Manifest, dict]:
     generated = docs_dir / "generated"
-    manifest = _read(generated / "manifest.json")
+    try:
+        manifest = Manifest.read(generated)
+    except ManifestError as error:
+        raise PluginError(f"build report: {error}") from error
     timings_path = generated / "timings.json"
     timings = _read(timings_path) if timings_path.exists() else {}
     return manifest, {"examples": {}, "model_loads": {}, **timings}
@@ -46,18 +51,19 @@ def short_revision(revision: str) -> str:
     return revision
 
 
-def report_markdown(manifest: dict, timings: dict, pages: dict[str, list[str]]) -> str:
+def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str]]) -> str:
     """The build report: a summary line and one table row per example."""
-    entries = manifest["examples"]
+    entries = manifest.entries
     durations = timings["examples"]
     total = sum(durations.get(i, 0.0) for i in entries)
     loads = ", ".join(f"{role} {s:.1f} s" for role, s in sorted(timings["model_loads"].items()))
-    versions = next(
-        (e["key_parts"]["versions"] for e in entries.values() if e["key_parts"]["versions"]), {}
-    )
-    devices = sorted({e["device_name"] for e in entries.values()})
+    versions: dict[str, str] = {}
+    for entry in entries.values():
+        versions.update(entry.key_parts["versions"])
+    devices = sorted({e.device_name for e in entries.values()})
+    profiles = sorted({e.profile for e in entries.values()})
     lines = [
-        f"**{len(entries)} examples**, profile **{manifest.get('profile')}**, device "
+        f"**{len(entries)} examples**, profile **{', '.join(profiles)}**, device "
         f"{', '.join(devices)}; "
         + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
         + f". Sum of the examples' last execution times: {total:.1f} s. Loading each model "
@@ -72,7 +78,7 @@ def report_markdown(manifest: dict, timings: dict, pages: dict[str, list[str]]) 
                 html.escape(m["name"])
                 + (" (stand-in)" if m["stand_in"] == "yes" else "")
                 + f" <small>{html.escape(short_revision(m['revision']))}</small>"
-                for m in entry["models"]
+                for m in entry.models
             )
             or "none"
         )
@@ -85,7 +91,7 @@ def report_markdown(manifest: dict, timings: dict, pages: dict[str, list[str]]) 
         )
         seconds = durations.get(example_id)
         lines.append(
-            f"| `{example_id}` | {where} | `{html.escape(entry['source'])}` | {models} | "
+            f"| `{example_id}` | {where} | `{html.escape(entry.source)}` | {models} | "
             f"{'' if seconds is None else f'{seconds:.2f}'} |"
         )
     return "\n".join(lines) + "\n"
@@ -108,18 +114,21 @@ def notebook_banner(notebook: str, extra: dict) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    if '--8<-- "snippets/' in markdown and page.file.src_uri.count("/") == 0:
-        notebook = "homework" if page.file.src_uri == "homework.md" else "lecture"
+    from snippets.render.notebooks import notebook_of, read_page
+
+    docs_dir = Path(config["docs_dir"])
+    src = page.file.src_uri
+    if src.endswith(".md") and "/" not in src and read_page(src, docs_dir).example_ids:
+        notebook = notebook_of(src)
         heading, _, rest = markdown.partition("\n")
         markdown = f"{heading}\n\n{notebook_banner(notebook, config.get('extra', {}))}{rest}"
     if MARKER not in markdown:
         return markdown
-    docs_dir = Path(config["docs_dir"])
     manifest, timings = _load(docs_dir)
     pages: dict[str, list[str]] = {}
     for source in sorted(docs_dir.glob("*.md")):
         text = source.read_text(encoding="utf-8")
-        for example_id in manifest["examples"]:
+        for example_id in manifest.entries:
             if f'"docs/generated/{example_id}.md"' in text:
                 pages.setdefault(example_id, []).append(source.name)
     return markdown.replace(MARKER, report_markdown(manifest, timings, pages))

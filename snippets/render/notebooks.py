@@ -1,9 +1,13 @@
-"""Notebook versions of the lecture and of the homework, generated from ``snippets/``.
+"""Notebook versions of the pages, derived from what the pages include.
 
-``python -m snippets.render.notebooks`` writes ``docs/notebooks/lecture.ipynb`` and
-``docs/notebooks/homework.ipynb`` with nbformat; ``--check`` only compares. The notebooks are
-never edited by hand: each code cell is the source of an example function (or an import of the
-helpers of its module) followed by a call, so the notebook runs the same code as the site.
+``python -m snippets.render.notebooks`` writes ``docs/notebooks/lecture.ipynb`` (every page of
+the navigation but the homework, in nav order) and ``docs/notebooks/homework.ipynb`` (the
+homework page) with nbformat; ``--check`` only compares. A page's examples are the rendered
+outputs it includes (``--8<-- "docs/generated/<id>.md"``); the notebook repeats them in the same
+order, each as the example's source followed by a call, after a cell that loads the models it
+needs with the roles' own loaders (``snippets/profiles.py``). So a page and its notebook cannot
+drift apart: adding an output to a page adds it to the notebook.
+
 The "Open in Colab" link is built from ``extra.colab_repository`` and ``extra.colab_branch`` in
 ``mkdocs.yml``, the one place the repository is named.
 """
@@ -11,44 +15,95 @@ The "Open in Colab" link is built from ``extra.colab_repository`` and ``extra.co
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import nbformat
 import yaml
 
-from snippets.render.codehash import PARAMETER_ROLES, discover_examples, package_modules
+from snippets.codehash import package_modules
+from snippets.profiles import ROLES
+from snippets.render.examples import Example, discover_examples
 from snippets.render.manifest import REPO_ROOT, atomic_write
 
 NOTEBOOK_DIR = REPO_ROOT / "docs" / "notebooks"
-
-# Which modules go into which notebook, in reading order.
-NOTEBOOKS = {
-    "lecture": {
-        "title": "Introduction to Language Models: the lecture's code",
-        "modules": ["sequences", "history", "generation", "training", "tokenization",
-                    "embeddings", "architecture", "attention", "classification", "saving"],
-        "skip": {"generation-batch-of-prompts", "generation-settings-table",
-                 "generation-temperature"},
-    },
-    "homework": {
-        "title": "Introduction to Language Models: homework",
-        "modules": ["generation", "homework"],
-        "only": {"generation-batch-of-prompts", "generation-settings-table",
-                 "generation-temperature", "homework-two-sizes"},
-    },
-}  # fmt: skip
+CONFIG = REPO_ROOT / "mkdocs.yml"
+HOMEWORK_PAGE = "homework.md"
+TITLES = {
+    "lecture": "Introduction to Language Models: the lecture's code",
+    "homework": "Introduction to Language Models: homework",
+}
+_OUTPUT_INCLUDE = re.compile(r'^--8<-- "docs/generated/([\w-]+)\.md"$', re.MULTILINE)
 
 
-def colab_link(name: str, config_path: Path = REPO_ROOT / "mkdocs.yml") -> str:
+class _TagTolerantLoader(yaml.SafeLoader):
+    pass
+
+
+# mkdocs.yml may use !!python and !relative tags; read it without constructing them.
+_TagTolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def read_config(config_path: Path = CONFIG) -> dict[str, Any]:
+    return yaml.load(config_path.read_text(encoding="utf-8"), Loader=_TagTolerantLoader) or {}
+
+
+def nav_pages(config_path: Path = CONFIG) -> list[str]:
+    """The Markdown pages of the navigation, in reading order (``index.md``, ...)."""
+    pages: list[str] = []
+
+    def walk(items: Any) -> None:
+        for item in items or []:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            if isinstance(value, list):
+                walk(value)
+            elif isinstance(value, str) and value.endswith(".md"):
+                pages.append(value)
+
+    walk(read_config(config_path).get("nav"))
+    return pages
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the navigation and the example outputs it includes, in page order."""
+
+    file: str
+    title: str
+    example_ids: tuple[str, ...]
+
+
+def read_page(file: str, docs_dir: Path) -> Page:
+    text = (docs_dir / file).read_text(encoding="utf-8")
+    title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), file)
+    return Page(file, title, tuple(_OUTPUT_INCLUDE.findall(text)))
+
+
+def notebook_of(page_file: str) -> str:
+    """The notebook that holds a page's examples: ``homework`` or ``lecture``."""
+    return "homework" if page_file == HOMEWORK_PAGE else "lecture"
+
+
+def notebook_pages(config_path: Path = CONFIG) -> dict[str, list[Page]]:
+    """``{notebook name: [pages with examples, in nav order]}``."""
+    docs_dir = config_path.parent / read_config(config_path).get("docs_dir", "docs")
+    result: dict[str, list[Page]] = {name: [] for name in TITLES}
+    for file in nav_pages(config_path):
+        page = read_page(file, docs_dir)
+        if page.example_ids:
+            result[notebook_of(file)].append(page)
+    return result
+
+
+def colab_link(name: str, config_path: Path = CONFIG) -> str:
     """The Colab URL of ``docs/notebooks/<name>.ipynb`` in the repository set in mkdocs.yml.
 
     Raises:
         KeyError: ``extra.colab_repository`` is missing from mkdocs.yml.
     """
-    # mkdocs.yml may use !!python tags (plugins); read it without constructing them.
-    config = yaml.load(config_path.read_text(encoding="utf-8"), Loader=_TagTolerantLoader)
-    extra = config.get("extra", {})
+    extra = read_config(config_path).get("extra", {})
     if "colab_repository" not in extra:
         raise KeyError(f"{config_path}: set extra.colab_repository (owner/name on GitHub)")
     branch = extra.get("colab_branch", "main")
@@ -56,57 +111,65 @@ def colab_link(name: str, config_path: Path = REPO_ROOT / "mkdocs.yml") -> str:
             f"{branch}/docs/notebooks/{name}.ipynb")  # fmt: skip
 
 
-class _TagTolerantLoader(yaml.SafeLoader):
-    pass
+def loading_line(role_name: str) -> tuple[str, str]:
+    """``(import line, assignment)`` that loads a role with its own loader in a notebook."""
+    loader = ROLES[role_name].loader
+    takes_device = "device" in loader.__code__.co_varnames[: loader.__code__.co_argcount]
+    device = ", device=device" if takes_device else ""
+    where = f'checkpoint("{role_name}", PROFILE{", device" if takes_device else ""})'
+    return (
+        f"from {loader.__module__} import {loader.__name__}",
+        f"{role_name} = {loader.__name__}(*{where}{device})",
+    )
 
 
-_TagTolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+def build(name: str, config_path: Path = CONFIG) -> Any:
+    """The notebook ``name`` (``lecture`` or ``homework``).
 
+    Raises:
+        KeyError: a page includes the output of an example that does not exist.
+    """
+    import nbformat
 
-def build(name: str) -> nbformat.NotebookNode:
-    """The notebook ``name`` (a key of :data:`NOTEBOOKS`)."""
-    spec = NOTEBOOKS[name]
     modules = package_modules()
-    examples = discover_examples()
+    examples: dict[str, Example] = {e.id: e for e in discover_examples()}
     cells = [
         nbformat.v4.new_markdown_cell(
-            f"# {spec['title']}\n\n"
-            f"[Open in Colab]({colab_link(name)}). Generated from the `snippets/` package of the "
-            "lecture notes by `python -m snippets.render.notebooks`; do not edit by hand."
+            f"# {TITLES[name]}\n\n"
+            f"[Open in Colab]({colab_link(name, config_path)}). Generated from the pages of the "
+            "lecture notes and the `snippets/` package by `python -m snippets.render.notebooks`; "
+            "do not edit by hand."
         ),
         nbformat.v4.new_code_cell(
             "# In Colab or a fresh environment, install the lecture's code first:\n"
             "# !pip install 'intro-to-llms[lecture] @ git+https://github.com/"
-            + colab_link(name).split("/github/")[1].split("/blob/")[0]
+            + colab_link(name, config_path).split("/github/")[1].split("/blob/")[0]
             + "'\n"
-            "from snippets.models import load_role\n\n"
-            'PROFILE = "offline"  # "hub" loads the lecture\'s original models from the hub\n'
+            "from snippets.profiles import checkpoint\n\n"
+            'PROFILE = "offline"  # "hub": the lecture\'s original models, from the hub\n'
             'device = "cpu"'
         ),
     ]
     loaded: set[str] = set()
-    for topic in spec["modules"]:
-        info = modules[f"snippets.{topic}"]
-        chosen = [
-            e for e in examples
-            if e.module == info.name and e.id not in spec.get("skip", set())
-            and ("only" not in spec or e.id in spec["only"])
-        ]  # fmt: skip
-        if not chosen:
-            continue
-        docstring = (info.tree.body[0].value.value if info.tree.body else "").strip()
-        cells.append(nbformat.v4.new_markdown_cell(f"## `snippets/{topic}.py`\n\n{docstring}"))
-        cells.append(nbformat.v4.new_code_cell(f"from snippets.{topic} import *  # its helpers"))
-        for example in chosen:
+    imported: set[str] = set()
+    for page in notebook_pages(config_path)[name]:
+        cells.append(nbformat.v4.new_markdown_cell(f"## {page.title}"))
+        for example_id in page.example_ids:
+            if example_id not in examples:
+                raise KeyError(f"docs/{page.file} includes {example_id}, which no example makes")
+            example = examples[example_id]
             setup = []
-            for parameter in example.parameters:
-                role = PARAMETER_ROLES[parameter]
-                if role is not None and parameter not in loaded:
-                    setup.append(f'{parameter} = load_role("{role}", PROFILE, device)')
-                    loaded.add(parameter)
+            if example.module not in imported:
+                setup.append(f"from {example.module} import *  # the helpers of its module")
+                imported.add(example.module)
+            for role_name in example.roles:
+                if role_name not in loaded:
+                    setup.extend(loading_line(role_name))
+                    loaded.add(role_name)
             if setup:
                 cells.append(nbformat.v4.new_code_cell("\n".join(setup)))
-            cells.append(nbformat.v4.new_code_cell(info.sources[example.function].rstrip()))
+            source = modules[example.module].sources[example.function].rstrip()
+            cells.append(nbformat.v4.new_code_cell(source))
             cells.append(
                 nbformat.v4.new_code_cell(f"{example.function}({', '.join(example.parameters)})")
             )
@@ -119,7 +182,19 @@ def build(name: str) -> nbformat.NotebookNode:
     return notebook
 
 
-def text_of(notebook: nbformat.NotebookNode) -> str:
+def called_examples(notebook: Any) -> list[str]:
+    """The example functions a notebook calls, in order (``example_summary``, ...)."""
+    calls = []
+    for cell in notebook.cells:
+        match = re.fullmatch(r"(example_\w+)\([\w, ]*\)", cell.source.strip())
+        if cell.cell_type == "code" and match:
+            calls.append(match[1])
+    return calls
+
+
+def text_of(notebook: Any) -> str:
+    import nbformat
+
     return nbformat.writes(notebook) + "\n"
 
 
@@ -128,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a notebook is stale")
     args = parser.parse_args(argv)
     stale = []
-    for name in NOTEBOOKS:
+    for name in TITLES:
         path = NOTEBOOK_DIR / f"{name}.ipynb"
         text = text_of(build(name))
         if path.exists() and path.read_text(encoding="utf-8") == text:
@@ -140,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stale notebooks: {', '.join(map(str, stale))}; run python -m "
               "snippets.render.notebooks")  # fmt: skip
         return 1
-    print(f"notebooks: {'checked' if args.check else 'written'}: {len(NOTEBOOKS)}")
+    print(f"notebooks: {'checked' if args.check else 'written'}: {len(TITLES)}")
     return 0
 
 

