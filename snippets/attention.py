@@ -17,6 +17,8 @@ Attention in the Transformer Model" (bertviz); Alammar, "The Illustrated Transfo
 
 from __future__ import annotations
 
+from snippets.sequences import check_length
+
 SENTENCE = "The animal didn't cross the street because it was too tired"
 DECODER_SENTENCE = "No, I am your father"
 
@@ -48,11 +50,16 @@ def attentions_for(model, tokenizer, text: str):
         tensor per layer, each of shape (1, heads, T, T), rows summing to 1.
 
     Raises:
+        TypeError: ``text`` is not one string (a batch would not fit bertviz's views).
+        ValueError: the text has more tokens than the model has positions.
         RuntimeError: the model returned no attentions (loaded with ``sdpa``, not ``eager``).
     """
     import torch
 
+    if not isinstance(text, str):
+        raise TypeError(f"attentions_for takes one text, not {type(text).__name__}")
     inputs = tokenizer(text, return_tensors="pt").to(model.device)
+    check_length(model, inputs["input_ids"])
     with torch.no_grad():
         outputs = model(**inputs, output_attentions=True)
     if not outputs.attentions or outputs.attentions[0] is None:

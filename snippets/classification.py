@@ -56,7 +56,8 @@ def example_step3_input_ids(classifier):
 
 # --8<-- [start:step45]
 def classify(model, tokenizer, text: str) -> dict:
-    """Steps 4 and 5 for one text.
+    """Steps 4 and 5 for one text; a text longer than the model's positions (512 for BERT
+    and DistilBERT) is truncated to them, as ``pipeline(..., truncation=True)`` does.
 
     Returns:
         ``{"label": str, "score": float, "logits": list[float], "probabilities": list[float]}``,
@@ -64,7 +65,8 @@ def classify(model, tokenizer, text: str) -> dict:
     """
     import torch
 
-    input_ids = tokenizer(text, return_tensors="pt")["input_ids"].to(model.device)
+    inputs = tokenizer(text, truncation=True, return_tensors="pt")  # at most 512 tokens
+    input_ids = inputs["input_ids"].to(model.device)  # (1, T)
     with torch.no_grad():
         logits = model(input_ids).logits  # (1, num_labels): unnormalized scores
     probabilities = torch.softmax(logits, dim=-1)  # (1, num_labels), sums to 1

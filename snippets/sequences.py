@@ -12,15 +12,31 @@ PROMPT = "My dog really wanted to eat icecream because"
 
 
 # --8<-- [start:next-token]
+def check_length(model, input_ids) -> None:
+    """Raise ``ValueError`` when ``input_ids`` (1, T) has more tokens than the model has
+    positions (``n_positions`` of GPT-2, ``max_position_embeddings`` of BERT)."""
+    config = model.config
+    limit = getattr(config, "n_positions", None) or config.max_position_embeddings
+    if input_ids.shape[-1] > limit:
+        raise ValueError(
+            f"{input_ids.shape[-1]} tokens, but {config.name_or_path or config.model_type} "
+            f"reads at most {limit} positions: shorten the text"
+        )
+
+
 def next_token_distribution(model, tokenizer, text: str):
     """P(next token | text) over the whole vocabulary.
 
     Returns:
         A tensor of shape (vocab_size,) that sums to 1.
+
+    Raises:
+        ValueError: the text has more tokens than the model has positions.
     """
     import torch
 
     input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)  # (1, T)
+    check_length(model, input_ids)
     with torch.no_grad():
         logits = model(input_ids).logits  # (1, T, vocab_size): a score for every next token
     return torch.softmax(logits[0, -1], dim=-1)  # last position predicts the next token
@@ -43,10 +59,15 @@ def example_next_token(generator):
 
 # --8<-- [start:chain-rule]
 def sequence_log_probability(model, tokenizer, text: str) -> float:
-    """log P(t_2, ..., t_N | t_1) by the chain rule: the sum of log P(t_n | t_<n)."""
+    """log P(t_2, ..., t_N | t_1) by the chain rule: the sum of log P(t_n | t_<n).
+
+    Raises:
+        ValueError: the text has more tokens than the model has positions.
+    """
     import torch
 
     input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)  # (1, T)
+    check_length(model, input_ids)
     with torch.no_grad():
         log_probs = torch.log_softmax(model(input_ids).logits, dim=-1)  # (1, T, V)
     # Position n-1 predicts token n: pick the log-probability of the token that came next.

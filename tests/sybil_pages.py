@@ -6,7 +6,9 @@ a namespace, in page order. ``python`` blocks on the pages are the lecture's cod
 
 A block that cannot run here is marked on the page, with its reason, by
 ``<!-- skip: next "reason" -->``; the run prints every skipped block and why
-(``-rs``), and ``tests/test_pages.py`` pins how many there are.
+(``-rs``), and ``tests/test_pages.py`` pins how many there are. ``<!-- clear-namespace -->``
+empties the namespace. Every page starts from default torch/NumPy print options, fixed seeds, the
+Agg backend and no open figure, and closes its figures at the end.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 from sybil import Sybil
 from sybil.evaluators.doctest import DocTestEvaluator
 from sybil.parsers.abstract.doctest import DocTestStringParser
-from sybil.parsers.markdown import CodeBlockParser, SkipParser
+from sybil.parsers.markdown import ClearNamespaceParser, CodeBlockParser, SkipParser
 
 # The pages to collect; LECTURE_DOCS_DIR points elsewhere (the tests of this plugin use it).
 DOCS = Path(os.environ.get("LECTURE_DOCS_DIR", Path(__file__).resolve().parent.parent / "docs"))
@@ -41,12 +43,89 @@ class PyconDoctestParser:
                 yield doctest_region
 
 
+def _fresh_page_state(namespace: dict) -> None:
+    """Before every page: default print options and seeds, the Agg backend, no open figures.
+
+    A page must not see what an earlier page did (``torch.set_printoptions``, an open figure,
+    the random state), whatever order the pages run in.
+    """
+    import random
+
+    random.seed(0)
+    try:
+        import numpy as np
+    except ImportError:
+        np = None
+    if np is not None:
+        np.set_printoptions(**_NUMPY_DEFAULTS)
+        np.random.seed(0)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.set_printoptions(profile="default", sci_mode=None)
+        torch.manual_seed(0)
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    matplotlib.use("Agg", force=True)  # no display: figures are drawn, never shown
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    plt.show = lambda *args, **kwargs: None  # a page's plt.show() draws nothing, warns nothing
+
+
+def _close_page(namespace: dict) -> None:
+    """After every page: close its figures."""
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def _numpy_defaults() -> dict:
+    try:
+        import numpy as np
+    except ImportError:
+        return {}
+    options = np.get_printoptions()
+    options.pop("override_repr", None)  # not an argument of set_printoptions
+    return options
+
+
+_NUMPY_DEFAULTS = _numpy_defaults()
+
 pytest_collect_file = Sybil(
-    parsers=[PyconDoctestParser(), SkipParser()],
+    parsers=[PyconDoctestParser(), SkipParser(), ClearNamespaceParser()],
     path=str(DOCS),
     patterns=["*.md"],
     excludes=["generated/*"],
+    setup=_fresh_page_state,
+    teardown=_close_page,
 ).pytest()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """``LECTURE_PAGE_ORDER=reverse`` or ``random:<seed>`` runs the pages in another order
+    (the examples of one page keep theirs): the pages must pass in any order."""
+    order = os.environ.get("LECTURE_PAGE_ORDER", "")
+    if not order:
+        return
+    pages: dict[str, list] = {}
+    for item in items:
+        pages.setdefault(item.nodeid.split("::")[0], []).append(item)
+    names = list(pages)
+    if order == "reverse":
+        names.reverse()
+    elif order.startswith("random:"):
+        import random
+
+        random.Random(int(order.split(":", 1)[1])).shuffle(names)
+    else:
+        raise pytest.UsageError(f"LECTURE_PAGE_ORDER={order!r}: use reverse or random:<seed>")
+    items[:] = [item for name in names for item in pages[name]]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -134,3 +134,52 @@ def test_classify_returns_pipeline_shaped_answer(encoder):
     assert sum(result["probabilities"]) == pytest.approx(1.0, abs=1e-6)
     assert result["score"] == max(result["probabilities"])
     assert model.config.id2label == {0: "NEGATIVE", 1: "POSITIVE"}
+
+
+def test_text_longer_than_the_model_is_a_clear_error(tiny_generator):
+    """The tiny test model has 64 positions: 65+ tokens fail with the limit named."""
+    from snippets.sequences import next_token_distribution, sequence_log_probability
+
+    model, tokenizer = tiny_generator.model, tiny_generator.tokenizer
+    text = "word " * 100
+    for function in (next_token_distribution, sequence_log_probability):
+        with pytest.raises(ValueError, match=r"101 tokens, but .* reads at most 64 positions"):
+            function(model, tokenizer, text)
+    with pytest.raises(ValueError, match="at most 64 positions"):
+        attentions_for(model, tokenizer, text)
+
+
+def test_attentions_take_one_text_not_a_batch(encoder):
+    with pytest.raises(TypeError, match="takes one text, not list"):
+        attentions_for(*encoder, [SENTENCE, SENTENCE])
+
+
+def test_offline_tokenizers_carry_the_real_length_limit(gpt2_tokenizer):
+    from snippets.profiles import load
+
+    assert gpt2_tokenizer.model_max_length == 1024
+    assert len(gpt2_tokenizer("word " * 2000, truncation=True).input_ids) == 1024
+    _, trained_tokenizer = load("trained_gpt2")
+    assert trained_tokenizer.model_max_length == 128
+
+
+def test_long_text_to_the_classifier_is_truncated_at_512(encoder):
+    from transformers import AutoModelForSequenceClassification
+
+    from snippets.classification import INPUT_TEXT, classify
+    from snippets.offline import minilm_path
+
+    model = AutoModelForSequenceClassification.from_pretrained(minilm_path(), num_labels=2).eval()
+    text = (INPUT_TEXT + " ") * 60  # 722 tokens
+    assert len(encoder[1](text).input_ids) > 512
+    result = classify(model, encoder[1], text)
+    assert sum(result["probabilities"]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_batch_gives_what_each_prompt_gives_alone(tiny_generator):
+    """Left padding: batched greedy continuations equal the unbatched ones, prompt by prompt."""
+    from snippets.generation import PROMPTS
+
+    batched = tiny_generator(PROMPTS, batch_size=3, max_new_tokens=8, do_sample=False)
+    alone = [tiny_generator(p, max_new_tokens=8, do_sample=False) for p in PROMPTS]
+    assert [b[0]["generated_text"] for b in batched] == [a[0]["generated_text"] for a in alone]

@@ -138,3 +138,23 @@ def test_build_report_lists_every_example_with_its_page():
     assert short_revision("snippets.training:train_tiny_gpt2@d268b2c78aee") == "code d268b2c78aee"
     assert short_revision("607a30d783dfa663caf39e06633721c8d4cfcd7e") == "607a30d783df"
     assert short_revision("0.1.0") == "0.1.0"
+
+
+def test_the_build_does_not_depend_on_the_working_directory(tmp_path):
+    """Includes resolve against mkdocs.yml's folder: the same HTML from the repository root, from
+    docs/ and from elsewhere."""
+    import os
+    import subprocess
+    import sys
+
+    built = {}
+    for name, cwd in (("root", REPO), ("docs", DOCS), ("elsewhere", tmp_path)):
+        out = tmp_path / f"site-{name}"
+        subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+             "-f", str(REPO / "mkdocs.yml"), "-d", str(out)],
+            cwd=cwd, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, check=True,
+        )  # fmt: skip
+        built[name] = (out / "tokenization.html").read_text(encoding="utf-8")
+    assert "load_gpt2_tokenizer" in built["root"]
+    assert built["docs"] == built["root"] == built["elsewhere"]

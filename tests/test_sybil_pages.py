@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 PAGE = """# A page
@@ -58,3 +60,94 @@ def test_a_removed_import_fails(tmp_path: Path):
     result = run_pages(tmp_path, broken)
     assert result.returncode == 1
     assert "NameError: name 'SEQUENCE' is not defined" in result.stdout
+
+
+def run_page_set(tmp_path: Path, pages: dict[str, str], *extra: str, order: str = "") -> str:
+    for name, text in pages.items():
+        (tmp_path / name).write_text(text)
+    env = {**os.environ, "LECTURE_DOCS_DIR": str(tmp_path), "LECTURE_PAGE_ORDER": order}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra,
+         "-c", str(REPO / "pyproject.toml"), "--rootdir", str(REPO), str(tmp_path)],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    return result.stdout
+
+
+PRINT_OPTIONS = """# A
+```pycon
+>>> import torch
+>>> torch.set_printoptions(precision=2)
+>>> import numpy as np
+>>> np.set_printoptions(precision=1)
+>>> import random
+>>> _ = random.random()
+```
+"""
+READS_DEFAULTS = """# B
+```pycon
+>>> import random, numpy as np, torch
+>>> torch.tensor([1.23456])
+tensor([1.2346])
+>>> np.array([1.23456])
+array([1.23456])
+>>> random.Random(0).random() == random.random()
+True
+```
+"""
+
+
+def test_print_options_and_seeds_do_not_leak_between_pages(tmp_path: Path):
+    pages = {"a.md": PRINT_OPTIONS, "b.md": READS_DEFAULTS}
+    for order in ("", "reverse"):
+        assert "10 passed" in run_page_set(tmp_path, pages, order=order)
+
+
+FIGURES = """# Figures
+```pycon
+>>> import matplotlib.pyplot as plt
+>>> plt.get_fignums()
+[]
+>>> figures = [plt.figure() for _ in range(15)]
+>>> plt.show()
+```
+"""
+
+
+def test_figures_are_closed_between_pages_and_show_is_harmless(tmp_path: Path):
+    """Three pages of 15 figures each would pass matplotlib's limit of 20 open figures."""
+    pages = {f"fig{i}.md": FIGURES for i in range(3)}
+    output = run_page_set(tmp_path, pages, "-W", "error")
+    assert "12 passed" in output
+
+
+CLEARED = """# Cleared
+```pycon
+>>> model = "the previous section's model"
+```
+
+<!-- clear-namespace -->
+
+```pycon
+>>> model
+Traceback (most recent call last):
+...
+NameError: name 'model' is not defined
+```
+"""
+
+
+def test_clear_namespace_empties_the_namespace(tmp_path: Path):
+    assert "2 passed" in run_page_set(tmp_path, {"cleared.md": CLEARED})
+
+
+@pytest.mark.parametrize("order", ["reverse", "random:1", "random:2"])
+def test_the_lecture_pages_pass_in_any_order(order: str):
+    env = {**os.environ, "LECTURE_PAGE_ORDER": order}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(REPO / "docs")],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout
