@@ -128,7 +128,8 @@ def example_probability_chart(classifier):
 
 # --8<-- [start:accuracy]
 def example_heldout_accuracy(classifier):
-    """Accuracy on held-out sentences, built from words the stand-in never saw in training."""
+    """Accuracy on held-out sentences, built from words that the offline stand-in never saw
+    in training."""
     from snippets.corpus import sentiment_examples
     from snippets.sentiment import accuracy
 
