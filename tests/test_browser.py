@@ -392,25 +392,3 @@ def test_screenshot_was_kept(attention_page):
     name = "attention.png" if attention_page["mode"] == "http" else "attention-file.png"
     png = (ARTIFACTS / name).read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
-
-
-WIDE_CODE = """
-(() => Array.from(document.querySelectorAll("pre > code"))
-  .filter((code) => code.scrollWidth > code.clientWidth + 1)
-  .map((code) => [code.scrollWidth, code.clientWidth,
-                  code.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a))]))()
-"""
-
-
-def test_code_never_scrolls_sideways_at_1280_px(browser, site):
-    """Shown code fits the content column of a 1280 px window: nothing hides to the right."""
-    from snippets.render.notebooks import nav_pages
-
-    wide = {}
-    for page_file in nav_pages():
-        page = bc.Page(browser)
-        page.navigate((site / page_file.replace(".md", ".html")).as_uri(), timeout=TIMEOUT_S)
-        found = page.evaluate(WIDE_CODE)
-        if found:
-            wide[page_file] = found
-    assert wide == {}
