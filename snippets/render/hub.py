@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from snippets.offline import cache_dir, gpt2_vocabulary_and_merges, minilm_path, package_version
-from snippets.profiles import ROLES
+from snippets.profiles import ROLES, hub_repositories
 from snippets.render.manifest import REPO_ROOT
 
 SEED = 0
@@ -136,21 +136,15 @@ BUILDERS = {
 }
 
 
-def hub_repositories() -> dict[str, str]:
-    """``{model id: pinned revision}`` of the hub profile (``snippets/profiles.py``).
+def fill(hf_home: Path) -> Path:
+    """Fill ``hf_home`` with the simulated repositories; returns ``hf_home``.
 
     Raises:
         KeyError: a role names a hub model that no builder here can simulate.
     """
-    pins = {r.hub_id: r.hub_revision for r in ROLES.values() if r.uses_hub("hub")}
-    unknown = set(pins) - set(BUILDERS)
+    unknown = set(hub_repositories()) - set(BUILDERS)
     if unknown:
         raise KeyError(f"no simulated repository for {sorted(unknown)}: add a builder to BUILDERS")
-    return pins
-
-
-def fill(hf_home: Path) -> Path:
-    """Fill ``hf_home`` with the simulated repositories; returns ``hf_home``."""
     for repo_id, revision in hub_repositories().items():
         with tempfile.TemporaryDirectory() as tmp:
             BUILDERS[repo_id](Path(tmp))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from snippets.codehash import function_hash
-from snippets.offline import folder_key
+from snippets.offline import folder_key, folder_kind, key_digest
 from snippets.profiles import role
 from snippets.render.examples import Example
 
@@ -94,11 +94,10 @@ def model_identity(profile: str, role_name: str, device: str) -> dict[str, str]:
     if entry.uses_hub(profile):
         return {"role": role_name, "name": entry.hub_id, "revision": entry.hub_revision,
                 "stand_in": "no", "loader": loader}  # fmt: skip
-    key = folder_key(entry.make, entry.trained, device, with_versions=False)
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    digest = key_digest(folder_key(entry.make, entry.trained, device, with_versions=False))
     return {
         "role": role_name,
-        "name": "local folder " + entry.make.__name__.removeprefix("make_").replace("_", "-"),
+        "name": f"local folder {folder_kind(entry.make)}",
         "revision": f"{entry.make.__module__}:{entry.make.__name__}@{digest}",
         "stand_in": "yes" if entry.is_stand_in(profile) else "no",
         "loader": loader,
@@ -300,11 +299,11 @@ def _why_stale(old: dict[str, Any], new: dict[str, Any]) -> str:
     reasons = []
     for part in ("code", "models", "profile", "device", "seed", "dtype", "versions"):
         before, after = old.get(part), new.get(part)
-        if part == "versions" and after:
+        if part == "versions":
             # A library that is not installed here cannot be compared: only installed ones count.
-            after = {k: v for k, v in after.items() if v is not None}
-            before = {k: v for k, v in (before or {}).items()
-                      if k in after or k not in new[part]}  # fmt: skip
+            absent = {name for name, version in after.items() if version is None}
+            before = {k: v for k, v in (before or {}).items() if k not in absent}
+            after = {k: v for k, v in after.items() if k not in absent}
         if before != after:
             if part == "code":
                 reasons.append("its code (or a helper it calls) changed")

@@ -114,16 +114,16 @@ def notebook_banner(notebook: str, extra: dict) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    from snippets.render.notebooks import notebook_of, read_page
+    from snippets.render.notebooks import included_examples, notebook_of
 
-    docs_dir = Path(config["docs_dir"])
     src = page.file.src_uri
-    if src.endswith(".md") and "/" not in src and read_page(src, docs_dir).example_ids:
+    if src.endswith(".md") and "/" not in src and included_examples(markdown):
         notebook = notebook_of(src)
         heading, _, rest = markdown.partition("\n")
         markdown = f"{heading}\n\n{notebook_banner(notebook, config.get('extra', {}))}{rest}"
     if MARKER not in markdown:
         return markdown
+    docs_dir = Path(config["docs_dir"])
     manifest, timings = _load(docs_dir)
     pages: dict[str, list[str]] = {}
     for source in sorted(docs_dir.glob("*.md")):

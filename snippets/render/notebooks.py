@@ -75,10 +75,15 @@ class Page:
     example_ids: tuple[str, ...]
 
 
+def included_examples(markdown: str) -> tuple[str, ...]:
+    """The ids of the example outputs a page's Markdown includes, in page order."""
+    return tuple(_OUTPUT_INCLUDE.findall(markdown))
+
+
 def read_page(file: str, docs_dir: Path) -> Page:
     text = (docs_dir / file).read_text(encoding="utf-8")
     title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), file)
-    return Page(file, title, tuple(_OUTPUT_INCLUDE.findall(text)))
+    return Page(file, title, included_examples(text))
 
 
 def notebook_of(page_file: str) -> str:
@@ -114,7 +119,7 @@ def colab_link(name: str, config_path: Path = CONFIG) -> str:
 def loading_line(role_name: str) -> tuple[str, str]:
     """``(import line, assignment)`` that loads a role with its own loader in a notebook."""
     loader = ROLES[role_name].loader
-    takes_device = "device" in loader.__code__.co_varnames[: loader.__code__.co_argcount]
+    takes_device = ROLES[role_name].loader_takes_device
     device = ", device=device" if takes_device else ""
     where = f'checkpoint("{role_name}", PROFILE{", device" if takes_device else ""})'
     return (

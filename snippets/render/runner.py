@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, load
+from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, hub_repositories, load
 from snippets.render import manifest as mf
 from snippets.render.examples import Example
 from snippets.render.outputs import Captured, figure_png, fragment, scrub_paths
@@ -67,12 +67,6 @@ def device_label(device: str) -> str:
     return f"cpu ({platform.machine()})"
 
 
-def hub_repositories() -> list[tuple[str, str]]:
-    """The hub profile's ``(model id, revision)`` pairs, each once, in registry order."""
-    pairs = [(r.hub_id, r.hub_revision) for r in ROLES.values() if r.uses_hub("hub")]
-    return list(dict.fromkeys(pairs))
-
-
 def hub_models_resolve() -> tuple[bool, str]:
     """Whether every hub-profile model is in the HF cache or reachable, and a one-line account
     of which repositories and revisions were found in the cache and which would be downloaded.
@@ -80,7 +74,7 @@ def hub_models_resolve() -> tuple[bool, str]:
     from huggingface_hub import try_to_load_from_cache
 
     found, missing = [], []
-    for name, revision in hub_repositories():
+    for name, revision in hub_repositories().items():
         cached = try_to_load_from_cache(name, "config.json", revision=revision)
         (found if isinstance(cached, str) else missing).append(f"{name}@{revision[:10]}")
     account = (f"in the HuggingFace cache: {', '.join(found) or 'none'}; "
