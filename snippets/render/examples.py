@@ -11,10 +11,17 @@ from __future__ import annotations
 import ast
 import inspect
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from snippets.codehash import PACKAGE_DIR, function_hash, imported_libraries, package_modules
+from snippets.codehash import (
+    PACKAGE_DIR,
+    function_hash,
+    imported_libraries,
+    package_modules,
+    pinned_sources,
+)
 from snippets.profiles import ROLES
 
 ALT_TEXT_FILE = PACKAGE_DIR.parent / "docs" / "alt-text.toml"
@@ -94,9 +101,17 @@ def discover_examples(
         ExampleDefinitionError: an example has a parameter the renderer cannot fill or no
             docstring (naming the file and line), or two examples share an id.
     """
+    with pinned_sources(package_dir):
+        examples = _discover(package_dir, read_alt_texts(alt_text_file))
+    duplicates = {i for i, n in Counter(e.id for e in examples).items() if n > 1}
+    if duplicates:
+        raise ExampleDefinitionError(f"duplicate example ids: {sorted(duplicates)}")
+    return examples
+
+
+def _discover(package_dir: Path, alt_texts: dict[str, str]) -> list[Example]:
     root = package_dir.resolve().parent
     known = (*ROLES, *EXTRA_PARAMETERS)
-    alt_texts = read_alt_texts(alt_text_file)
     examples = []
     for info in package_modules(package_dir).values():
         topic = info.name.rsplit(".", 1)[1]
@@ -134,8 +149,4 @@ def discover_examples(
                     libraries=tuple(sorted(imported_libraries(info.name, name, package_dir))),
                 )
             )
-    ids = [e.id for e in examples]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise ExampleDefinitionError(f"duplicate example ids: {sorted(duplicates)}")
     return examples

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from snippets.codehash import function_hash
+from snippets.codehash import function_hash, pinned_sources
 from snippets.offline import folder_key, folder_kind, key_digest
 from snippets.profiles import role
 from snippets.render.examples import Example
@@ -346,8 +346,15 @@ def check(
     Returns:
         ``(problems, examples to execute, examples whose page fragment only needs rewriting)``.
     """
+    with pinned_sources():  # the lecture's files are read once, not once per example
+        return _check(examples, settings, generated)
+
+
+def _check(
+    examples: list[Example], settings: RenderSettings | None, generated: Path
+) -> tuple[list[Problem], list[Example], list[Example]]:
     entries = Manifest.read(generated).entries
-    versions = library_versions()
+    versions = library_versions()  # once per run
     problems: list[Problem] = []
     to_render: list[Example] = []
     to_refresh: list[Example] = []

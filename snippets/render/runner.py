@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import random
+import socket
 import sys
 import time
 import traceback
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from snippets.offline import INFERENCE_THREADS
 from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, hub_repositories, load
 from snippets.render import manifest as mf
 from snippets.render.examples import Example
@@ -27,12 +29,25 @@ class RenderError(RuntimeError):
     """A render cannot start (bad device, unreachable profile); the message says what to do."""
 
 
+def accelerator_possible() -> bool:
+    """Whether this machine could have a GPU that torch uses, judged without importing torch:
+    an NVIDIA driver (``/proc/driver/nvidia``), ROCm's ``/dev/kfd``, or an Apple Silicon Mac."""
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    return Path("/proc/driver/nvidia").exists() or Path("/dev/kfd").exists()
+
+
 def resolve_device(requested: str) -> str:
     """``auto`` -> cuda, else mps, else cpu; an explicit device must exist.
+
+    ``cpu``, and ``auto`` on a machine without a GPU driver, are decided without importing
+    torch, so that a render with nothing stale imports nothing heavy.
 
     Raises:
         RenderError: ``cuda`` or ``mps`` was asked for and is not available.
     """
+    if requested == "cpu" or (requested == "auto" and not accelerator_possible()):
+        return "cpu"
     import torch
 
     if requested == "auto":
@@ -67,22 +82,49 @@ def device_label(device: str) -> str:
     return f"cpu ({platform.machine()})"
 
 
+def in_hub_cache(name: str, revision: str) -> bool:
+    """Whether the HuggingFace cache holds ``name``'s ``config.json`` at commit ``revision``.
+
+    The cache's documented layout (``models--<org>--<name>/snapshots/<commit>/``), read without
+    importing ``huggingface_hub``'s download machinery, which a no-op render does not need.
+    """
+    from huggingface_hub import constants
+
+    repo = constants.REPO_ID_SEPARATOR.join(["models", *name.split("/")])
+    return (Path(constants.HF_HUB_CACHE) / repo / "snapshots" / revision / "config.json").is_file()
+
+
+def hub_host_resolves() -> bool:
+    """False when the hub's host name does not resolve (no network, no DNS): then the hub is
+    surely unreachable, found in milliseconds. True otherwise, and always behind a proxy."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY")):
+        return True
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    try:
+        socket.getaddrinfo(urlparse(constants.ENDPOINT).hostname, 443)
+    except OSError:
+        return False
+    return True
+
+
 def hub_models_resolve() -> tuple[bool, str]:
     """Whether every hub-profile model is in the HF cache or reachable, and a one-line account
     of which repositories and revisions were found in the cache and which would be downloaded.
     """
-    from huggingface_hub import try_to_load_from_cache
-
     found, missing = [], []
     for name, revision in hub_repositories().items():
-        cached = try_to_load_from_cache(name, "config.json", revision=revision)
-        (found if isinstance(cached, str) else missing).append(f"{name}@{revision[:10]}")
+        (found if in_hub_cache(name, revision) else missing).append(f"{name}@{revision[:10]}")
     account = (f"in the HuggingFace cache: {', '.join(found) or 'none'}; "
                f"to download: {', '.join(missing) or 'none'}")  # fmt: skip
     if not missing:
         return True, account
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         return False, f"{account} (HF_HUB_OFFLINE=1: no downloads)"
+    if not hub_host_resolves():
+        return False, f"{account} (the hub is unreachable: its host name does not resolve)"
     try:
         from huggingface_hub import model_info
 
@@ -117,6 +159,7 @@ class ModelStore:
         self._loaded: dict[str, Any] = {}
         self.load_counts: dict[str, int] = {}
         self.load_seconds: dict[str, float] = {}  # includes training a stand-in, if needed
+        self.import_seconds: float | None = None  # importing libraries before the examples
         self._failed: dict[str, Exception] = {}  # a role that failed once fails at once after
 
     def get(self, role: str) -> Any:
@@ -275,6 +318,9 @@ def _render_locked(
     timings.setdefault("examples", {})
     timings.setdefault("model_loads", {})
     store = ModelStore(settings.profile, settings.device, settings.dtype)
+    if to_render:
+        store.import_seconds = timings["imports"] = import_libraries(to_render)
+        set_inference_threads()
     quiet_libraries()
     label = device_label(settings.device)
     outcomes = [Outcome(e, "cached") for e in examples if e not in to_render]
@@ -314,6 +360,26 @@ def _render_locked(
         text = json.dumps(timings, indent=2, sort_keys=True) + "\n"
         mf.atomic_write(generated / mf.TIMINGS_NAME, text)
     return outcomes, store
+
+
+def import_libraries(examples: list[Example]) -> float:
+    """Import, once, the libraries and lecture modules that ``examples`` use, so that their
+    timings measure their own work; returns the seconds the imports took."""
+    start = time.perf_counter()
+    names = {name for e in examples for name in mf.key_libraries(e)}
+    names |= {"matplotlib.pyplot"} if "matplotlib" in names else set()
+    for name in sorted(names) + sorted({e.module for e in examples}):
+        with contextlib.suppress(ImportError):  # a missing library fails in its example
+            importlib.import_module(name)
+    return round(time.perf_counter() - start, 2)
+
+
+def set_inference_threads() -> None:
+    """Run the examples with ``INFERENCE_THREADS`` torch threads (see ``snippets/offline.py``);
+    training a stand-in sets its own count while it trains."""
+    import torch
+
+    torch.set_num_threads(INFERENCE_THREADS)
 
 
 def quiet_libraries() -> None:

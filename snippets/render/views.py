@@ -4,7 +4,8 @@ bertviz returns HTML that loads require.js, d3 5.7.0 and jQuery from CDNs. Here 
 tag and bertviz's ``require.config`` (which points at the CDNs) are removed, d3 and jQuery are
 inlined *before* require.js (so they set globals instead of registering anonymous AMD modules)
 and are then registered under the names bertviz asks for. The random element id is replaced by
-the example id, so the same attentions give the same bytes. A last small script scales the
+the example id, and the attention weights are rounded to 4 decimals, so the same attentions give
+the same bytes whatever the number of threads that computed them. A last small script scales the
 view down to the width of its frame when bertviz draws it wider.
 
 The tokens are untrusted text that bertviz writes into a ``<script>`` as JSON, twice: after
@@ -34,6 +35,20 @@ _PARAMS_START = re.compile(r"^[ \t]*const params = ", re.MULTILINE)
 _PARAMS_SLOT = "/*bertviz-params*/"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]+")
 _HTML_SPECIAL = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+# Attention weights are embedded to 4 decimals: finer than a reader can see in a line's opacity,
+# and coarse enough that the view's bytes do not depend on how many threads summed the floats.
+WEIGHT_DECIMALS = 4
+
+
+def round_floats(value, decimals: int = WEIGHT_DECIMALS):
+    """``value`` (JSON: dicts, lists, numbers, strings) with every float rounded to ``decimals``."""
+    if isinstance(value, float):
+        return round(value, decimals)
+    if isinstance(value, list):
+        return [round_floats(item, decimals) for item in value]
+    if isinstance(value, dict):
+        return {key: round_floats(item, decimals) for key, item in value.items()}
+    return value
 
 
 # bertviz draws at a fixed width (the model view is 970 px wide), wider than the page's text
@@ -95,6 +110,7 @@ def make_self_contained(view_html: str, view_id: str) -> str:
         raise ValueError(f"unexpected code after bertviz's params: {rest[:80]!r}")
     if isinstance(params, dict) and "root_div_id" in params:
         params["root_div_id"] = f"bertviz-{view_id}"
+    params = round_floats(params)
     # The JSON (with the untrusted tokens) is set aside while the rest is rewritten; the
     # comment after it, a second raw copy of the JSON, is dropped.
     body = view_html[:start] + _PARAMS_SLOT + ";" + view_html[line_end:]
