@@ -1,18 +1,26 @@
 """Benchmark of the render pipeline, measured side by side in one run (``nox -s bench``).
 
-Works on a copy of the working tree (the files git tracks or does not ignore) in a temporary
-folder, with an empty model cache, so nothing of the working tree changes:
+Works on copies of the working tree (the files git tracks or does not ignore) in a temporary
+folder, with an empty model cache, so nothing of the working tree changes. Every process is
+measured by ``os.wait4``: wall seconds, user and system CPU seconds, peak resident memory, minor
+page faults. On a machine shared with other jobs the CPU seconds are the steadier figures, and
+comparisons are made in alternated pairs (A B A B ...) and reported as medians.
 
-1. cold render of the offline profile (no outputs, no cached models: includes training the
-   stand-ins, reported apart);
-2. warm render, nothing changed (must execute nothing);
-3. render after changing one example (must execute exactly that one);
-4. plain ``mkdocs build`` of the same site;
-5. the frozen docs build: ``render --check`` then ``mkdocs build`` (what ``nox -R -s docs`` does
-   when nothing is stale), and its ratio to 4.
+1. cold render of the offline profile with an empty cache (training the stand-ins included);
+2. training the tiny GPT-2 stand-in alone, as the render does (``offline.training_process``:
+   one thread, large buffers kept between steps) and as before (torch's default threads, glibc's
+   default allocator), with user and system time, page faults and peak memory;
+3. cold render with the stand-ins cached, alone and while a competing single-core job (a busy
+   loop) runs, alternated; and the effect of the torch thread count on one forward pass of the
+   tiny GPT-2 (inference) and on one training step, with and without the competing job;
+4. no-op render against ``render --check``, alternated pairs;
+5. render after changing one example (must execute exactly that one);
+6. plain ``mkdocs build`` against the frozen docs build (``render --check`` then ``mkdocs
+   build``, what ``nox -R -s docs`` does when nothing is stale), against the same cache state
+   (one unmeasured build first), alternated pairs, median ratio;
+7. ``render --check`` with 1,000 synthetic examples added (:func:`add_synthetic_examples`).
 
-Peak memory is the maximum resident set size of each step's process (``os.wait4``).
-Prints a Markdown table and writes ``dist/bench.json``.
+Prints a Markdown summary and writes ``dist/bench.json``.
 """
 
 from __future__ import annotations
@@ -21,18 +29,42 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from snippets.render.hub import copy_working_tree
 from snippets.render.manifest import REPO_ROOT, atomic_write
 
+PAIRS = 5  # alternated pairs per comparison
+SYNTHETIC_EXAMPLES = 1000
+COMPETITOR = [sys.executable, "-c", "while True: pass"]  # a job that holds one core
 
-def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``command``; return (seconds, peak RSS in MB, combined output).
+
+@dataclass
+class Measure:
+    """One process: wall seconds, CPU seconds (user, system), peak RSS (MB), minor faults."""
+
+    seconds: float
+    user: float
+    system: float
+    peak_mb: float
+    minor_faults: int
+    output: str = ""
+
+    def summary(self) -> dict:
+        data = asdict(self)
+        del data["output"]
+        return {k: round(v, 2) if isinstance(v, float) else v for k, v in data.items()}
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str]) -> Measure:
+    """Run ``command`` and measure it.
 
     Raises:
         RuntimeError: the command failed (its output is in the message).
@@ -48,7 +80,8 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, floa
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, output
+    return Measure(seconds, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024,
+                   usage.ru_minflt, output)  # fmt: skip
 
 
 def executed_count(output: str) -> int:
@@ -56,12 +89,93 @@ def executed_count(output: str) -> int:
     return int(match[1]) if match else 0
 
 
+def alternated(
+    first: Callable[[], Measure], second: Callable[[], Measure], pairs: int = PAIRS
+) -> dict:
+    """Run ``first`` and ``second`` (each returns a :class:`Measure`) in alternated pairs;
+    medians of wall and CPU seconds of each, and the median of the pairs' wall ratios."""
+    a, b = [], []
+    for _ in range(pairs):
+        a.append(first())
+        b.append(second())
+
+    def medians(measures: list[Measure]) -> dict:
+        return {
+            "seconds": round(statistics.median(m.seconds for m in measures), 3),
+            "cpu_seconds": round(statistics.median(m.user + m.system for m in measures), 3),
+            "peak_mb": round(max(m.peak_mb for m in measures)),
+        }
+
+    ratios = [y.seconds / x.seconds for x, y in zip(a, b, strict=True)]
+    cpu_ratios = [(y.user + y.system) / (x.user + x.system) for x, y in zip(a, b, strict=True)]
+    return {"first": medians(a), "second": medians(b), "pairs": pairs,
+            "ratio": round(statistics.median(ratios), 3),
+            "cpu_ratio": round(statistics.median(cpu_ratios), 3)}  # fmt: skip
+
+
+class Competitor:
+    """A busy loop holding one core while the block runs."""
+
+    def __enter__(self) -> Competitor:
+        self.process = subprocess.Popen(COMPETITOR)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+TRAIN = """
+import sys, tempfile
+from pathlib import Path
+from snippets import offline
+with tempfile.TemporaryDirectory() as tmp, (
+    offline.training_process() if sys.argv[1] == "after" else offline.contextlib.nullcontext()
+):
+    offline.make_tiny_gpt2(Path(tmp) / "model")
+"""
+
+THREADS = """
+import json, statistics, sys, time
+import torch
+from snippets.profiles import load
+from snippets.training import BATCH_SIZE, CONTEXT
+model, tokenizer = load("trained_gpt2", "offline")
+inputs = tokenizer("My dog really wanted to eat icecream because", return_tensors="pt")
+batch = torch.randint(0, len(tokenizer), (BATCH_SIZE, CONTEXT))
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+result = {}
+for threads in (1, 2):
+    torch.set_num_threads(threads)
+    with torch.no_grad():
+        model.eval()
+        model(**inputs)
+        times = []
+        for _ in range(30):
+            start = time.perf_counter(); model(**inputs); times.append(time.perf_counter() - start)
+    model.train()
+    steps = []
+    for _ in range(3):
+        start = time.perf_counter()
+        model(input_ids=batch, labels=batch).loss.backward(); optimizer.step()
+        optimizer.zero_grad(); steps.append(time.perf_counter() - start)
+    result[threads] = {"forward_ms": round(1000 * statistics.median(times), 2),
+                       "training_step_s": round(statistics.median(steps[1:]), 3)}
+print(json.dumps(result))
+"""
+
+
 def benchmark() -> dict:
-    """Run the five measurements; returns them as a dict (seconds, MB, counts)."""
+    """Run the measurements; returns them as a dict (seconds, MB, counts)."""
     python = sys.executable
     mkdocs = [python, "-m", "mkdocs", "build", "--strict", "--quiet"]
     render = [python, "-m", "snippets.render", "--profile", "offline", "--device", "cpu"]
-    results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "steps": {}}
+    check = [python, "-m", "snippets.render", "--check"]
+    results: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "steps": {},
+    }
     with tempfile.TemporaryDirectory(prefix="lecture-bench-") as tmp:
         work = Path(tmp) / "repo"
         copy_working_tree(work)
@@ -72,20 +186,25 @@ def benchmark() -> dict:
             "NO_MKDOCS_2_WARNING": "1",
         }
         generated = work / "docs" / "generated"
-        for path in generated.iterdir():
-            path.unlink()
 
-        def step(name: str, command: list[str]) -> str:
-            seconds, peak, output = run(command, work, env)
-            results["steps"][name] = {
-                "seconds": round(seconds, 2),
-                "peak_mb": round(peak),
-                "executed": executed_count(output),
-            }
-            print(f"{name:28} {seconds:8.2f} s  {peak:7.0f} MB", file=sys.stderr)
-            return output
+        def clear_outputs() -> None:
+            for path in generated.iterdir():
+                path.unlink()
 
-        step("cold render", [*render, "--quiet"])
+        def step(name: str, command: list[str], cwd: Path = work) -> Measure:
+            measure = run(command, cwd, env)
+            results["steps"][name] = {**measure.summary(),
+                                      "executed": executed_count(measure.output)}  # fmt: skip
+            print(
+                f"{name:40} {measure.seconds:8.2f} s  user {measure.user:7.2f}  "
+                f"sys {measure.system:6.2f}  {measure.peak_mb:6.0f} MB",
+                file=sys.stderr,
+            )
+            return measure
+
+        # 1. Cold render, empty cache.
+        clear_outputs()
+        step("cold render, empty cache", [*render, "--quiet"])
         committed = REPO_ROOT / "docs" / "generated"
         names = sorted(p.name for p in generated.iterdir() if p.name != "timings.json")
         differing = [n for n in names if not (committed / n).exists()
@@ -93,22 +212,74 @@ def benchmark() -> dict:
         results["reproducible"] = {"files": len(names), "differing_from_committed": differing}
         timings = json.loads((generated / "timings.json").read_text())
         results["model_loads_s"] = timings["model_loads"]
+        results["imports_s"] = timings.get("imports")
         results["examples_s"] = round(sum(timings["examples"].values()), 2)
-        step("warm render", [*render, "--quiet"])
+
+        # 2. Training the tiny GPT-2 alone: as the render trains it, and as before.
+        for variant in ("after", "before"):
+            step(f"training tiny GPT-2 ({variant})", [python, "-c", TRAIN, variant])
+
+        # 3. Cold render with the stand-ins cached, alone and under a competing job.
+        def cold() -> Measure:
+            clear_outputs()
+            return run([*render, "--quiet"], work, env)
+
+        def cold_loaded() -> Measure:
+            with Competitor():
+                return cold()
+
+        results["cold_render_competing_job"] = alternated(cold, cold_loaded, pairs=2)
+        threads = {}
+        for name, loaded in (("quiet", False), ("competing job", True)):
+            if loaded:
+                with Competitor():
+                    output = run([python, "-c", THREADS], work, env).output
+            else:
+                output = run([python, "-c", THREADS], work, env).output
+            threads[name] = json.loads(output.strip().splitlines()[-1])
+        results["threads"] = threads
+
+        # 4. No-op render against render --check.
+        results["noop_render_vs_check"] = alternated(
+            lambda: run(check, work, env), lambda: run(render, work, env)
+        )
+
+        # 5. One example changed.
         example = work / "snippets" / "tokenization.py"
         example.write_text(
             example.read_text().replace("n_vocab_samples: int = 10", "n_vocab_samples: int = 12")
         )
         step("render, one example changed", [*render, "--quiet"])
-        step("mkdocs build", [*mkdocs, "-d", str(Path(tmp) / "site-a")])
-        start = time.perf_counter()
-        run([python, "-m", "snippets.render", "--check"], work, env)
-        run([*mkdocs, "-d", str(Path(tmp) / "site-b")], work, env)
-        frozen = time.perf_counter() - start
-        results["steps"]["frozen docs build"] = {"seconds": round(frozen, 2)}
-        results["frozen_over_mkdocs"] = round(
-            frozen / results["steps"]["mkdocs build"]["seconds"], 3
+
+        # 6. Plain mkdocs build against the frozen docs build, same cache state.
+        run([*mkdocs, "-d", str(Path(tmp) / "site-warmup")], work, env)
+
+        def frozen() -> Measure:
+            first = run(check, work, env)
+            second = run([*mkdocs, "-d", str(Path(tmp) / "site-b")], work, env)
+            return Measure(first.seconds + second.seconds, first.user + second.user,
+                           first.system + second.system, max(first.peak_mb, second.peak_mb),
+                           first.minor_faults + second.minor_faults)  # fmt: skip
+
+        results["frozen_vs_mkdocs"] = alternated(
+            lambda: run([*mkdocs, "-d", str(Path(tmp) / "site-a")], work, env), frozen
         )
+
+        # 7. render --check with 1,000 synthetic examples more.
+        synthetic = Path(tmp) / "synthetic"
+        copy_working_tree(synthetic)
+        synthetic_env = {**env, "PYTHONPATH": str(synthetic)}
+        add = "from snippets.render.bench import add_synthetic_examples as add; add({})"
+        add = add.format(SYNTHETIC_EXAMPLES)
+        run([python, "-c", add], synthetic, synthetic_env)
+        checks = [run(check, synthetic, synthetic_env) for _ in range(3)]
+        assert all("examples are fresh" in m.output for m in checks), checks[0].output
+        results["check_synthetic"] = {
+            "examples": SYNTHETIC_EXAMPLES,
+            "seconds": round(statistics.median(m.seconds for m in checks), 3),
+            "cpu_seconds": round(statistics.median(m.user + m.system for m in checks), 3),
+        }
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
@@ -150,24 +321,54 @@ def add_synthetic_examples(count: int) -> None:
 
 
 def markdown_table(results: dict) -> str:
-    lines = ["| step | seconds | peak memory | examples executed |", "|---|---:|---:|---:|"]
+    """The README's benchmark section: a table of the measured processes, then one line per
+    comparison."""
+    lines = [
+        "| step | wall s | user s | system s | peak memory | minor page faults | executed |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, step in results["steps"].items():
-        peak = f"{step['peak_mb']} MB" if "peak_mb" in step else ""
-        executed = step.get("executed", "")
-        lines.append(f"| {name} | {step['seconds']:.2f} | {peak} | {executed} |")
+        lines.append(
+            f"| {name} | {step['seconds']:.2f} | {step['user']:.2f} | {step['system']:.2f} "
+            f"| {step['peak_mb']:.0f} MB | {step['minor_faults']:,} | {step['executed'] or ''} |"
+        )
     loads = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(results["model_loads_s"].items()))
-    lines.append("")
     same = results["reproducible"]
-    lines.append(
-        f"The cold render's {same['files']} files (assets and manifest) compared with the "
+    cold, noop = results["cold_render_competing_job"], results["noop_render_vs_check"]
+    frozen, synthetic = results["frozen_vs_mkdocs"], results["check_synthetic"]
+    lines += [
+        "",
+        f"- The cold render's {same['files']} files (assets and manifest) compared with the "
         f"committed ones: {len(same['differing_from_committed'])} differ "
-        f"{same['differing_from_committed'] or ''}."
-    )
-    lines.append(
-        f"Cold render: model loads and stand-in training {loads}; the examples "
-        f"themselves {results['examples_s']:.1f} s. Frozen docs build / plain mkdocs "
-        f"build = {results['frozen_over_mkdocs']:.2f}. Machine: {results['machine']}."
-    )
+        f"{same['differing_from_committed'] or ''}.",
+        f"- Cold render: imports {results['imports_s']} s; model loads and stand-in training "
+        f"{loads}; the examples themselves {results['examples_s']:.1f} s.",
+        f"- Cold render with the stand-ins cached ({cold['pairs']} alternated pairs, medians): "
+        f"{cold['first']['seconds']:.1f} s alone, {cold['second']['seconds']:.1f} s while a "
+        f"busy loop holds one core: {cold['ratio']:.2f}x (CPU time {cold['cpu_ratio']:.2f}x).",
+    ]
+    for name, by_threads in results["threads"].items():
+        one, two = by_threads["1"], by_threads["2"]
+        lines.append(
+            f"- Threads, {name}: a forward pass of the tiny GPT-2 (one prompt) "
+            f"{one['forward_ms']:.1f} ms with 1 thread, {two['forward_ms']:.1f} ms with 2; a "
+            f"training step (16 x 64 tokens) {one['training_step_s']:.2f} s with 1 thread, "
+            f"{two['training_step_s']:.2f} s with 2."
+        )
+    lines += [
+        f"- No-op render against `render --check` ({noop['pairs']} alternated pairs, medians): "
+        f"{noop['second']['seconds']:.2f} s against {noop['first']['seconds']:.2f} s, "
+        f"{noop['ratio']:.2f}x (CPU time {noop['second']['cpu_seconds']:.2f} s against "
+        f"{noop['first']['cpu_seconds']:.2f} s, {noop['cpu_ratio']:.2f}x).",
+        f"- Frozen docs build against a plain `mkdocs build`, same cache state "
+        f"({frozen['pairs']} alternated pairs, medians): {frozen['second']['seconds']:.2f} s "
+        f"against {frozen['first']['seconds']:.2f} s, {frozen['ratio']:.2f}x (CPU time "
+        f"{frozen['cpu_ratio']:.2f}x).",
+        f"- `render --check` with {synthetic['examples']:,} synthetic examples added (median "
+        f"of 3): {synthetic['seconds']:.2f} s, of which {synthetic['cpu_seconds']:.2f} s CPU.",
+        f"- Machine: {results['machine']}; load average {results['load_average_at_start']} at "
+        f"the start, {results['load_average_at_end']} at the end.",
+    ]
     return "\n".join(lines)
 
 

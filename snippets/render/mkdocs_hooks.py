@@ -57,6 +57,7 @@ def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str
     durations = timings["examples"]
     total = sum(durations.get(i, 0.0) for i in entries)
     loads = ", ".join(f"{role} {s:.1f} s" for role, s in sorted(timings["model_loads"].items()))
+    imports = f"{timings['imports']:.1f} s" if "imports" in timings else "n/a"
     versions: dict[str, str] = {}
     for entry in entries.values():
         versions.update(entry.key_parts["versions"])
@@ -66,8 +67,11 @@ def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str
         f"**{len(entries)} examples**, profile **{', '.join(profiles)}**, device "
         f"{', '.join(devices)}; "
         + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
-        + f". Sum of the examples' last execution times: {total:.1f} s. Loading each model "
-        f"(training a stand-in the first time) took, at its last load: {loads or 'n/a'}.",
+        + f". Sum of the examples' last execution times: {total:.1f} s (their own work only).",
+        "",
+        f"- Imports of the libraries and lecture modules, once before the examples: {imports}.",
+        "- Loading each model (training a stand-in the first time), at its last load: "
+        f"{loads or 'n/a'}.",
         "",
         "| example | page | source | models | seconds |",
         "|---|---|---|---|---:|",
