@@ -92,3 +92,22 @@ def test_example_without_docstring_is_refused(package_copy: Path):
     (package_copy / "broken.py").write_text("def example_bare():\n    return None\n")
     with pytest.raises(ExampleDefinitionError, match="needs a docstring"):
         discover_examples(package_copy)
+
+
+def test_pinned_sources_read_the_files_once_and_edits_count_after(package_copy: Path):
+    """Inside ``pinned_sources`` the package is looked at once (an edit made meanwhile is not
+    seen, which is what keeps --check from re-reading files per example); after it, it is."""
+    from snippets.codehash import package_modules, pinned_sources
+
+    before = hashes(package_copy)
+    with pinned_sources(package_copy) as modules:
+        assert package_modules(package_copy) is modules
+        edit(
+            package_copy / "tokenization.py",
+            "tokenizer on the sentence",
+            "tokenizer, on the sentence",
+        )
+        assert hashes(package_copy) == before
+    after = hashes(package_copy)
+    changed = {i for i in before if after[i] != before[i]}
+    assert "tokenization-summary" in changed and "history-timeline" not in changed

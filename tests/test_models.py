@@ -128,8 +128,10 @@ def test_explicit_hub_profile_without_the_hub_stops_at_once(tmp_path, monkeypatc
 def test_forcing_cuda_without_a_gpu_is_a_clear_error():
     import torch
 
-    from snippets.render.runner import RenderError, resolve_device
+    from snippets.render.runner import RenderError, accelerator_possible, resolve_device
 
+    # Judged without torch: a machine without a GPU driver has no device torch could use.
+    assert accelerator_possible() or not torch.cuda.is_available()
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(RenderError, match="--device cuda was asked for.*--device cpu"):

@@ -120,10 +120,22 @@ def test_check_names_stale_missing_and_orphaned(tmp_path: Path):
     assert "device 'cpu' -> 'cuda'" in reasons["architecture-printout"]
 
 
-def test_check_imports_neither_torch_nor_transformers():
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--check"],
+        ["--quiet", "--profile", "offline", "--device", "cpu"],
+        ["--quiet", "--device", "cpu"],
+    ],
+    ids=["check", "no-op render", "no-op render, profile auto"],
+)
+def test_check_and_noop_render_import_neither_torch_nor_transformers(arguments, monkeypatch):
+    """Freshness is decided before anything heavy is imported: ``--check``, and a render with
+    nothing stale, import neither torch nor transformers (nor numpy)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # --profile auto: no hub here, and no waiting
     code = (
         "import runpy, sys\n"
-        "sys.argv = ['snippets.render', '--check']\n"
+        f"sys.argv = ['snippets.render', *{arguments!r}]\n"
         "try:\n"
         "    runpy.run_module('snippets.render', run_name='__main__')\n"
         "except SystemExit as e:\n"
