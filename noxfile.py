@@ -125,6 +125,6 @@ def serve(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, reuse_venv=True)
 def bench(session: nox.Session) -> None:
-    """Benchmark cold/warm/one-changed renders against a plain mkdocs build (dist/bench.json)."""
+    """Benchmark renders, stand-in training, threads, no-op vs --check, frozen vs plain mkdocs."""
     session.install("-e", ".[lecture,docs]")
     session.run("python", "-m", "snippets.render.bench")

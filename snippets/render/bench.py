@@ -20,6 +20,8 @@ comparisons are made in alternated pairs (A B A B ...) and reported as medians.
    (one unmeasured build first), alternated pairs, median ratio;
 7. ``render --check`` with 1,000 synthetic examples added (:func:`add_synthetic_examples`).
 
+``--reuse-cache`` takes the stand-ins from this machine's ``LECTURE_CACHE`` and skips 1 and 2.
+
 Prints a Markdown summary and writes ``dist/bench.json``.
 """
 
@@ -165,8 +167,15 @@ print(json.dumps(result))
 """
 
 
-def benchmark() -> dict:
-    """Run the measurements; returns them as a dict (seconds, MB, counts)."""
+def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -> dict:
+    """Run the measurements; returns them as a dict (seconds, MB, counts).
+
+    Args:
+        reuse_cache: take the stand-ins from ``LECTURE_CACHE`` (this machine's cache) instead
+            of an empty cache, and skip 1 and 2 (the cold render from nothing, the training).
+        save: called with the results so far after each measurement (a long run that fails
+            late keeps what it measured).
+    """
     python = sys.executable
     mkdocs = [python, "-m", "mkdocs", "build", "--strict", "--quiet"]
     render = [python, "-m", "snippets.render", "--profile", "offline", "--device", "cpu"]
@@ -179,9 +188,10 @@ def benchmark() -> dict:
     with tempfile.TemporaryDirectory(prefix="lecture-bench-") as tmp:
         work = Path(tmp) / "repo"
         copy_working_tree(work)
+        cache = os.environ.get("LECTURE_CACHE", str(REPO_ROOT / ".cache" / "lecture"))
         env = {
             **os.environ,
-            "LECTURE_CACHE": str(Path(tmp) / "cache"),
+            "LECTURE_CACHE": cache if reuse_cache else str(Path(tmp) / "cache"),
             "PYTHONPATH": str(work),
             "NO_MKDOCS_2_WARNING": "1",
         }
@@ -202,22 +212,24 @@ def benchmark() -> dict:
             )
             return measure
 
-        # 1. Cold render, empty cache.
+        # 1. Cold render, empty cache (with reuse_cache: stand-ins cached).
+        committed = {path.name: path.read_bytes() for path in generated.iterdir()}
         clear_outputs()
-        step("cold render, empty cache", [*render, "--quiet"])
-        committed = REPO_ROOT / "docs" / "generated"
+        step("cold render" + ("" if reuse_cache else ", empty cache"), [*render, "--quiet"])
         names = sorted(p.name for p in generated.iterdir() if p.name != "timings.json")
-        differing = [n for n in names if not (committed / n).exists()
-                     or (committed / n).read_bytes() != (generated / n).read_bytes()]  # fmt: skip
+        differing = [n for n in names if committed.get(n) != (generated / n).read_bytes()]
         results["reproducible"] = {"files": len(names), "differing_from_committed": differing}
         timings = json.loads((generated / "timings.json").read_text())
         results["model_loads_s"] = timings["model_loads"]
         results["imports_s"] = timings.get("imports")
         results["examples_s"] = round(sum(timings["examples"].values()), 2)
 
+        save(results)
+
         # 2. Training the tiny GPT-2 alone: as the render trains it, and as before.
-        for variant in ("after", "before"):
+        for variant in () if reuse_cache else ("after", "before"):
             step(f"training tiny GPT-2 ({variant})", [python, "-c", TRAIN, variant])
+            save(results)
 
         # 3. Cold render with the stand-ins cached, alone and under a competing job.
         def cold() -> Measure:
@@ -229,6 +241,7 @@ def benchmark() -> dict:
                 return cold()
 
         results["cold_render_competing_job"] = alternated(cold, cold_loaded, pairs=2)
+        save(results)
         threads = {}
         for name, loaded in (("quiet", False), ("competing job", True)):
             if loaded:
@@ -238,11 +251,13 @@ def benchmark() -> dict:
                 output = run([python, "-c", THREADS], work, env).output
             threads[name] = json.loads(output.strip().splitlines()[-1])
         results["threads"] = threads
+        save(results)
 
         # 4. No-op render against render --check.
         results["noop_render_vs_check"] = alternated(
             lambda: run(check, work, env), lambda: run(render, work, env)
         )
+        save(results)
 
         # 5. One example changed.
         example = work / "snippets" / "tokenization.py"
@@ -250,6 +265,7 @@ def benchmark() -> dict:
             example.read_text().replace("n_vocab_samples: int = 10", "n_vocab_samples: int = 12")
         )
         step("render, one example changed", [*render, "--quiet"])
+        save(results)
 
         # 6. Plain mkdocs build against the frozen docs build, same cache state.
         run([*mkdocs, "-d", str(Path(tmp) / "site-warmup")], work, env)
@@ -264,15 +280,12 @@ def benchmark() -> dict:
         results["frozen_vs_mkdocs"] = alternated(
             lambda: run([*mkdocs, "-d", str(Path(tmp) / "site-a")], work, env), frozen
         )
+        save(results)
 
-        # 7. render --check with 1,000 synthetic examples more.
-        synthetic = Path(tmp) / "synthetic"
-        copy_working_tree(synthetic)
-        synthetic_env = {**env, "PYTHONPATH": str(synthetic)}
+        # 7. render --check with 1,000 synthetic examples more (in the same copy, last).
         add = "from snippets.render.bench import add_synthetic_examples as add; add({})"
-        add = add.format(SYNTHETIC_EXAMPLES)
-        run([python, "-c", add], synthetic, synthetic_env)
-        checks = [run(check, synthetic, synthetic_env) for _ in range(3)]
+        run([python, "-c", add.format(SYNTHETIC_EXAMPLES)], work, env)
+        checks = [run(check, work, env) for _ in range(3)]
         assert all("examples are fresh" in m.output for m in checks), checks[0].output
         results["check_synthetic"] = {
             "examples": SYNTHETIC_EXAMPLES,
@@ -373,7 +386,11 @@ def markdown_table(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    measured = benchmark()
     out = REPO_ROOT / "dist" / "bench.json"
-    atomic_write(out, json.dumps(measured, indent=2) + "\n")
+
+    def save(results: dict) -> None:
+        atomic_write(out, json.dumps(results, indent=2) + "\n")
+
+    measured = benchmark(reuse_cache="--reuse-cache" in sys.argv[1:], save=save)
+    save(measured)
     print(markdown_table(measured))
