@@ -216,7 +216,8 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
         committed = {path.name: path.read_bytes() for path in generated.iterdir()}
         clear_outputs()
         step("cold render" + ("" if reuse_cache else ", empty cache"), [*render, "--quiet"])
-        names = sorted(p.name for p in generated.iterdir() if p.name != "timings.json")
+        names = sorted(p.name for p in generated.iterdir()
+                       if p.name != "timings.json" and not p.name.startswith("."))  # fmt: skip
         differing = [n for n in names if committed.get(n) != (generated / n).read_bytes()]
         results["reproducible"] = {"files": len(names), "differing_from_committed": differing}
         timings = json.loads((generated / "timings.json").read_text())
