@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import fcntl
 import importlib
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from snippets.codehash import closure, package_modules
 from snippets.offline import INFERENCE_THREADS
 from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, hub_repositories, load
 from snippets.render import capture
@@ -395,15 +397,35 @@ def _render_locked(
 
 
 def import_libraries(examples: list[Example]) -> float:
-    """Import, once, the libraries and lecture modules that ``examples`` use, so that their
-    timings measure their own work; returns the seconds the imports took."""
+    """Import, once, the libraries and lecture modules that ``examples`` use, and the names
+    their code imports from libraries (``from transformers import GPT2LMHeadModel`` loads a
+    submodule lazily), so that their timings measure their own work; returns the seconds the
+    imports took."""
     start = time.perf_counter()
     names = {name for e in examples for name in mf.key_libraries(e)}
     names |= {"matplotlib.pyplot"} if "matplotlib" in names else set()
     for name in sorted(names) + sorted({e.module for e in examples}):
         with contextlib.suppress(Exception):  # what cannot be imported fails in its example
             importlib.import_module(name)
+    for module, name in sorted({pair for e in examples for pair in imported_names(e)}):
+        with contextlib.suppress(Exception):
+            getattr(importlib.import_module(module), name)
     return round(time.perf_counter() - start, 2)
+
+
+def imported_names(example: Example) -> set[tuple[str, str]]:
+    """``(library module, name)`` of every ``from <library> import <name>`` in the code of
+    ``example`` and of the lecture's helpers it calls (found statically)."""
+    modules = package_modules()
+    found: set[tuple[str, str]] = set()
+    if example.module not in modules:  # an example outside snippets/ (the renderer's tests)
+        return found
+    for module, symbol in closure(example.module, example.function):
+        for node in ast.walk(modules[module].nodes[symbol]):
+            if (isinstance(node, ast.ImportFrom) and node.module and not node.level
+                    and node.module.split(".")[0] != "snippets"):  # fmt: skip
+                found.update((node.module, alias.name) for alias in node.names)
+    return found
 
 
 def set_inference_threads() -> None:
