@@ -69,7 +69,9 @@ def package_modules(package_dir: Path = PACKAGE_DIR) -> dict[str, ModuleInfo]:
 
 
 @cache
-def _parse_package(files: tuple[tuple[str, Path], ...], stamp: tuple) -> dict[str, ModuleInfo]:
+def _parse_package(
+    files: tuple[tuple[str, Path], ...], stamp: tuple
+) -> dict[str, ModuleInfo]:
     """Parse ``files``; ``stamp`` (modification times and sizes) invalidates the cache."""
     modules = {}
     for name, path in files:
@@ -130,7 +132,9 @@ def closure(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[Symb
     """
     modules = package_modules(package_dir)
     if module not in modules or name not in modules[module].sources:
-        raise KeyError(f"{module}:{name} is not a top-level name of the snippets package")
+        raise KeyError(
+            f"{module}:{name} is not a top-level name of the snippets package"
+        )
     seen: set[Symbol] = set()
     todo = [(module, name)]
     while todo:
@@ -148,7 +152,8 @@ def closure(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[Symb
 
 
 def function_hash(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> str:
-    """sha256 (hex) of the source of ``module.name`` and of everything it depends on."""
+    """sha256 (hex) of the syntax tree (``ast.dump``: code and docstrings, not layout or
+    comments) of ``module.name`` and of everything it depends on."""
     modules = package_modules(package_dir)
     key = (id(modules), module, name)
     if key not in _HASHES:
@@ -163,12 +168,15 @@ def _function_hash(modules: dict, module: str, name: str, package_dir: Path) -> 
     digest = hashlib.sha256()
     for mod, sym in sorted(closure(module, name, package_dir)):
         digest.update(f"{mod}:{sym}\n".encode())
-        digest.update(modules[mod].sources[sym].encode())
+        # The syntax tree, not the text: reformatting and comments change no output.
+        digest.update(ast.dump(modules[mod].nodes[sym]).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
 
-def imported_libraries(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[str]:
+def imported_libraries(
+    module: str, name: str, package_dir: Path = PACKAGE_DIR
+) -> set[str]:
     """Top-level names of the libraries outside the package that ``module.name`` imports,
     itself or through any package symbol it depends on (``matplotlib``, ``torch``, ...).
 
@@ -178,12 +186,23 @@ def imported_libraries(module: str, name: str, package_dir: Path = PACKAGE_DIR) 
     found: set[str] = set()
     for mod, sym in closure(module, name, package_dir):
         info = modules[mod]
-        nodes = [info.nodes[sym], *(n for n in info.tree.body if isinstance(n, ast.Import))]
+        nodes = [
+            info.nodes[sym],
+            *(n for n in info.tree.body if isinstance(n, ast.Import)),
+        ]
         nodes += [n for n in info.tree.body if isinstance(n, ast.ImportFrom)]
         for node in nodes:
             for child in ast.walk(node):
                 if isinstance(child, ast.Import):
                     found.update(alias.name.split(".")[0] for alias in child.names)
-                elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+                elif (
+                    isinstance(child, ast.ImportFrom)
+                    and child.module
+                    and not child.level
+                ):
                     found.add(child.module.split(".")[0])
-    return {name for name in found if name != PACKAGE and name not in sys.stdlib_module_names}
+    return {
+        name
+        for name in found
+        if name != PACKAGE and name not in sys.stdlib_module_names
+    }

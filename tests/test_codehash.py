@@ -92,3 +92,17 @@ def test_example_without_docstring_is_refused(package_copy: Path):
     (package_copy / "broken.py").write_text("def example_bare():\n    return None\n")
     with pytest.raises(ExampleDefinitionError, match="needs a docstring"):
         discover_examples(package_copy)
+
+
+def test_layout_and_comments_change_no_hash_code_does(package_copy: Path):
+    before = hashes(package_copy)
+    path = package_copy / "tokenization.py"
+    edit(
+        path,
+        "    vocab = tokenizer.get_vocab()",
+        "    # a new comment\n    vocab = (\n        tokenizer.get_vocab()\n    )",
+    )
+    assert hashes(package_copy) == before  # reformatting re-renders nothing
+    edit(path, "n_vocab_samples: int = 10", "n_vocab_samples: int = 11")
+    changed = {k for k, v in hashes(package_copy).items() if v != before[k]}
+    assert changed == {"tokenization-summary"}

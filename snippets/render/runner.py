@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, hub_repositories, load
+from snippets.profiles import (
+    PROFILES,
+    ROLES,
+    ModelUnavailableError,
+    checkpoint,
+    hub_repositories,
+    load,
+)
 from snippets.render import capture
 from snippets.render import manifest as mf
 from snippets.render.examples import Example
@@ -125,6 +132,9 @@ class ModelStore:
         if role not in self._loaded:
             start = time.perf_counter()
             try:
+                # Make the offline folder first (training a stand-in warns about training,
+                # on the console); what is checked is what loading the checkpoint warns.
+                checkpoint(role, self.profile, self.device)
                 with capture.capture() as output:
                     value = load(role, self.profile, self.device)
                 self.load_warnings[role] = check_load_warnings(role, self.profile, output.warnings)
