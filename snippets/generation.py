@@ -103,6 +103,16 @@ def example_settings_table(generator):
 
 
 # --8<-- [start:temperature]
+def next_token_logits(generator, prompt):
+    """The model's scores (logits) for the token after ``prompt``: shape (vocab_size,)."""
+    import torch
+
+    tokenizer, model = generator.tokenizer, generator.model
+    input_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(model.device)
+    with torch.no_grad():
+        return model(input_ids).logits[0, -1]  # last position: scores for the next token
+
+
 def example_temperature(generator):
     """Next-token probabilities after the prompt at three temperatures: low temperature piles
     the probability on the top token, high temperature spreads it over many.
@@ -110,10 +120,8 @@ def example_temperature(generator):
     import matplotlib.pyplot as plt
     import torch
 
-    tokenizer, model = generator.tokenizer, generator.model
-    input_ids = tokenizer(PROMPT, return_tensors="pt").input_ids.to(model.device)
-    with torch.no_grad():
-        logits = model(input_ids).logits[0, -1]  # (vocab_size,) scores for the next token
+    tokenizer = generator.tokenizer
+    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
     top_ids = torch.topk(logits, k=10).indices
     labels = [repr(tokenizer.decode(i)) for i in top_ids]
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
@@ -128,3 +136,22 @@ def example_temperature(generator):
 
 
 # --8<-- [end:temperature]
+
+
+# --8<-- [start:logits]
+def example_next_token_logits(generator):
+    """The 30 most likely next tokens after the prompt and their logits, the data of the
+    temperature dial: it turns them into probabilities, softmax(logits / T), as you move it."""
+    import torch
+
+    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
+    top = torch.topk(logits, k=30)  # the 30 largest logits and their token ids, largest first
+    return {
+        "prompt": PROMPT,
+        "tokens": [generator.tokenizer.decode(i) for i in top.indices],
+        "ids": top.indices.tolist(),
+        "logits": [round(value, 4) for value in top.values.tolist()],
+    }
+
+
+# --8<-- [end:logits]

@@ -30,3 +30,13 @@ def example_script():
 def example_takes_encoder(encoder):
     """Shows what the renderer passed in."""
     print(f"got {encoder}")
+
+
+def example_data():
+    """Returns data a model might produce, for a widget."""
+    return {"tokens": ["</script><script>alert(1)</script>", "<!--", "a & b"], "logits": [1.5, -2]}
+
+
+def example_not_json():
+    """Returns data JSON cannot hold."""
+    return {"scores": {1, 2}}
