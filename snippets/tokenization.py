@@ -97,8 +97,8 @@ def example_merges(gpt2_tokenizer):
 
 
 # --8<-- [start:playground]
-# The lecture's sentence, an emoji (\N{...} names a character), a German, a Japanese word
-PLAYGROUND_TEXTS = [SEQUENCE, "\N{HUGGING FACE}", "Übersetzung", "こんにちは"]
+# The lecture's sentence, an emoji (\N{...} names a character), a German and a Russian word
+PLAYGROUND_TEXTS = [SEQUENCE, "\N{HUGGING FACE}", "Übersetzung", "язык"]
 
 
 def example_playground_ids(gpt2_tokenizer):

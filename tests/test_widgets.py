@@ -4,7 +4,7 @@ tokenization page and the temperature dial of the homework page.
 The site is built afresh and opened from ``file://`` and over http (127.0.0.1), as in
 ``tests/test_browser.py`` (whose fixtures these tests share). The playground must give, as text
 is typed into it, the seed's 20 GPT-2 ids for the Counselor sentence and the transformers
-tokenizer's tokens and ids for an emoji and two non-English words (the JSON asset
+tokenizer's tokens and ids for an emoji and two non-English words (German, Russian) (the JSON asset
 ``docs/generated/tokenization-playground-ids.json``); the dial, moved with the keyboard, must draw
 the probabilities that transformers' own logits warpers (temperature, top-k, top-p) give for the
 logits of ``docs/generated/generation-next-token-logits.json``. On the print page, and in print,
