@@ -97,7 +97,7 @@
     button.type = "button";
     button.className = "md-button widget-sample";
     button.textContent = example.text.length > 24 ? `${example.text.slice(0, 22)}…` : example.text;
-    button.setAttribute("aria-label", `Tokenize: ${example.text}`);
+    button.title = example.text; // the whole text; the button's name is what it shows
     button.addEventListener("click", () => {
       input.value = example.text;
       show();
