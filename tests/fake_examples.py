@@ -40,3 +40,15 @@ def example_data():
 def example_not_json():
     """Returns data JSON cannot hold."""
     return {"scores": {1, 2}}
+
+
+def example_warns():
+    """Prints, warns as Python and as transformers do, prints again."""
+    import warnings
+
+    from transformers.utils import logging
+
+    print("before")
+    warnings.warn("a Python warning from an example", UserWarning, stacklevel=1)
+    logging.get_logger("transformers.fake").warning_once("a transformers warning")
+    print("after")
