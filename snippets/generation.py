@@ -179,18 +179,25 @@ def example_stop_strings(generator):
 
 
 # --8<-- [start:temperature]
+def next_token_logits(generator, prompt):
+    """The logits (scores) for the token after ``prompt``, shape (vocab_size,)."""
+    import torch
+
+    tokenizer, model = generator.tokenizer, generator.model
+    input_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(model.device)
+    with torch.no_grad():
+        logits = model(input_ids).logits  # (1, T, vocab_size)
+    return logits[0, -1]  # the last position scores the next token
+
+
 def example_temperature(generator):
     """Next-token probabilities after the prompt at three temperatures: low temperature
     piles the probability on the top token, high temperature spreads it over many."""
     import matplotlib.pyplot as plt
     import torch
 
-    tokenizer, model = generator.tokenizer, generator.model
-    input_ids = tokenizer(PROMPT, return_tensors="pt").input_ids.to(model.device)
-    with torch.no_grad():
-        logits = model(input_ids).logits[
-            0, -1
-        ]  # (vocab_size,) scores for the next token
+    tokenizer = generator.tokenizer
+    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
     top_ids = torch.topk(logits, k=10).indices
     labels = [repr(tokenizer.decode(i)) for i in top_ids]
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
@@ -205,3 +212,23 @@ def example_temperature(generator):
 
 
 # --8<-- [end:temperature]
+
+
+# --8<-- [start:logits]
+def example_next_token_logits(generator):
+    """The 30 most likely next tokens after the prompt and their logits, the data of
+    the temperature dial: it turns them into probabilities, softmax(logits / T), as
+    you move it."""
+    import torch
+
+    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
+    top = torch.topk(logits, k=30)  # the 30 largest logits and their ids, largest first
+    return {
+        "prompt": PROMPT,
+        "tokens": [generator.tokenizer.decode(i) for i in top.indices],
+        "ids": top.indices.tolist(),
+        "logits": [round(value, 4) for value in top.values.tolist()],
+    }
+
+
+# --8<-- [end:logits]

@@ -110,6 +110,28 @@ def example_merges(gpt2_tokenizer):
 # --8<-- [end:merges]
 
 
+# --8<-- [start:playground]
+# The lecture's sentence, an emoji (\N{...} names a character), a German and a
+# Russian word
+PLAYGROUND_TEXTS = [SEQUENCE, "\N{HUGGING FACE}", "Übersetzung", "язык"]
+
+
+def example_playground_ids(gpt2_tokenizer):
+    """GPT-2's tokens and ids for the playground's test texts, from the transformers
+    tokenizer: the playground, running in the browser, must give the same."""
+    return [
+        {
+            "text": text,
+            "tokens": gpt2_tokenizer.tokenize(text),  # token strings, Ġ for a space
+            "ids": gpt2_tokenizer.encode(text),
+        }
+        for text in PLAYGROUND_TEXTS
+    ]
+
+
+# --8<-- [end:playground]
+
+
 # --8<-- [start:wordpiece]
 PANORAMIC = "The panoramic view of the ocean was breathtaking."
 

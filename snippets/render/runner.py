@@ -26,7 +26,7 @@ from snippets.profiles import (
 from snippets.render import capture
 from snippets.render import manifest as mf
 from snippets.render.examples import Example
-from snippets.render.outputs import Captured, figure_png, fragment, scrub_paths
+from snippets.render.outputs import Captured, data_json, figure_png, fragment, scrub_paths
 
 
 class RenderError(RuntimeError):
@@ -195,8 +195,12 @@ def _failure_location(example: Example, error: BaseException) -> str:
 def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     """Run one example and capture what it prints, returns and draws.
 
+    A returned dict or list is data (``<id>.json``, and a JSON data island on the page for a
+    widget to read); it must hold only what JSON can.
+
     Raises:
-        whatever the example raises; ``TypeError`` if it returns something that cannot be shown.
+        whatever the example raises; ``TypeError`` if it returns something that cannot be shown
+        or data that is not JSON.
     """
     import matplotlib
 
@@ -220,6 +224,9 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
         captured.png = figure_png(result)
     elif hasattr(result, "data") and type(result).__name__ == "HTML":  # IPython HTML (bertviz)
         captured.html = result.data
+    elif isinstance(result, dict | list):
+        data_json(result, f"{example.id} ({example.path}:{example.line})")  # raises if not JSON
+        captured.data = result
     elif isinstance(result, str):
         captured.text += result if result.endswith("\n") else result + "\n"
     else:
@@ -287,6 +294,8 @@ def write_assets(
         files[f"{example.id}.txt"] = captured.text
     if captured.png is not None:
         files[f"{example.id}.png"] = captured.png
+    if captured.data is not None:
+        files[f"{example.id}.json"] = data_json(captured.data, example.id)
     if captured.html is not None:
         from snippets.render.views import make_self_contained
 

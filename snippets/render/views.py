@@ -21,6 +21,7 @@ import html
 import json
 import re
 
+from snippets.render.outputs import SCRIPT_SAFE
 from snippets.render.vendor import VENDOR_DIR
 
 _CDN_SCRIPT = re.compile(r'<script src="https://[^"]*require[^"]*"></script>')
@@ -33,7 +34,6 @@ _VIS_ID = re.compile(r"bertviz-[0-9a-f]{32}")
 _PARAMS_START = re.compile(r"^[ \t]*const params = ", re.MULTILINE)
 _PARAMS_SLOT = "/*bertviz-params*/"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]+")
-_HTML_SPECIAL = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 # bertviz draws at a fixed width (the model view is 970 px wide), wider than the page's text
@@ -101,7 +101,7 @@ def make_self_contained(view_html: str, view_id: str) -> str:
     body = _CDN_SCRIPT.sub("", body)
     body = _REQUIRE_CONFIG.sub("", body)
     body = _VIS_ID.sub(f"bertviz-{view_id}", body)
-    body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(_HTML_SPECIAL), 1)
+    body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(SCRIPT_SAFE), 1)
     return "\n".join(
         [
             "<!doctype html>",
