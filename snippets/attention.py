@@ -1,15 +1,15 @@
 """Attention: what each token looks at.
 
-Self-attention turns every token's vector into a query q, a key k and a value v. Token i's
-output is the average of all values weighted by softmax_j(q_i . k_j / sqrt(d)): one row of the
-*attention matrix*, which sums to 1. A layer has several heads, each with its own projections,
-so each can attend to something different. A decoder (GPT-2) masks the matrix so that token i
-sees only tokens j <= i: everything above the diagonal is zero.
+Self-attention turns every token's vector into a query q, a key k and a value v. Token
+i's output is the average of all values weighted by softmax_j(q_i . k_j / sqrt(d)): one
+row of the *attention matrix*, which sums to 1. A layer has several heads, each with its
+own projections, so each can attend to something different. A decoder (GPT-2) masks the
+matrix so that token i sees only tokens j <= i: everything above the diagonal is zero.
 
-transformers returns the matrices with ``output_attentions=True``: a tuple with one tensor per
-layer, each (batch, heads, tokens, tokens). With transformers 5 the model must be loaded with
-``attn_implementation="eager"`` (``snippets/models.py``); the default ``sdpa`` kernel never
-materializes the matrix and returns no attentions.
+transformers returns the matrices with ``output_attentions=True``: a tuple with one
+tensor per layer, each (batch, heads, tokens, tokens). With transformers 5 the model
+must be loaded with ``attn_implementation="eager"`` (``snippets/models.py``); the
+default ``sdpa`` kernel never materializes the matrix and returns no attentions.
 
 References: Vaswani et al. 2017, section 3.2; Vig 2019, "A Multiscale Visualization of
 Attention in the Transformer Model" (bertviz); Alammar, "The Illustrated Transformer".
@@ -27,14 +27,15 @@ DECODER_SENTENCE = "No, I am your father"
 def load_encoder(checkpoint: str, revision: str | None = None, device: str = "cpu"):
     """A BERT-family encoder and its WordPiece tokenizer, as ``(model, tokenizer)``.
 
-    ``attn_implementation="eager"`` computes the attention weights explicitly; the default
-    ``sdpa`` kernel of transformers 5 never builds them, so ``output_attentions=True`` would
-    return nothing.
-    """
+    ``attn_implementation="eager"`` computes the attention weights explicitly; the
+    default ``sdpa`` kernel of transformers 5 never builds them, so
+    ``output_attentions=True`` would return nothing."""
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
-    model = AutoModel.from_pretrained(checkpoint, revision=revision, attn_implementation="eager")
+    model = AutoModel.from_pretrained(
+        checkpoint, revision=revision, attn_implementation="eager"
+    )
     return model.to(device).eval(), tokenizer  # eval(): no dropout
 
 
@@ -46,13 +47,16 @@ def attentions_for(model, tokenizer, text: str):
     """Token strings and attention matrices of ``text``.
 
     Returns:
-        ``(tokens, attentions)``: ``tokens`` has T strings; ``attentions`` is a tuple with one
-        tensor per layer, each of shape (1, heads, T, T), rows summing to 1.
+        ``(tokens, attentions)``: ``tokens`` has T strings; ``attentions`` is a
+        tuple with one tensor per layer, each of shape (1, heads, T, T), rows
+        summing to 1.
 
     Raises:
-        TypeError: ``text`` is not one string (a batch would not fit bertviz's views).
+        TypeError: ``text`` is not one string (a batch would not fit bertviz's
+            views).
         ValueError: the text has more tokens than the model has positions.
-        RuntimeError: the model returned no attentions (loaded with ``sdpa``, not ``eager``).
+        RuntimeError: the model returned no attentions (loaded with ``sdpa``, not
+            ``eager``).
     """
     import torch
 
@@ -64,7 +68,8 @@ def attentions_for(model, tokenizer, text: str):
         outputs = model(**inputs, output_attentions=True)
     if not outputs.attentions or outputs.attentions[0] is None:
         raise RuntimeError(
-            f'{model.name_or_path} returned no attentions: load it with attn_implementation="eager"'
+            f"{model.name_or_path} returned no attentions: "
+            'load it with attn_implementation="eager"'
         )
     tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
     return tokens, tuple(a.float().cpu() for a in outputs.attentions)
@@ -76,7 +81,7 @@ def example_shapes(encoder):
     model, tokenizer = encoder
     tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
     print(f"tokens ({len(tokens)}): {tokens}")
-    print(f"layers: {len(attentions)}; each attention tensor: {tuple(attentions[0].shape)}")
+    print(f"layers: {len(attentions)}; each tensor: {tuple(attentions[0].shape)}")
     row_sums = attentions[0].sum(dim=-1)  # (1, heads, T): should all be 1
     print(f"row sums, layer 0: min {row_sums.min():.4f}, max {row_sums.max():.4f}")
 
@@ -86,15 +91,17 @@ def example_shapes(encoder):
 
 # --8<-- [start:grid]
 def example_grid(encoder):
-    """Every head of every layer at a glance: some heads look at the previous or next token
-    (diagonal stripes), some at [CLS] or [SEP] (vertical bars), a few spread out.
+    """Every head of every layer at a glance: some heads look at the previous or next
+    token (diagonal stripes), some at [CLS] or [SEP] (vertical bars), a few spread out.
     """
     import matplotlib.pyplot as plt
 
     model, tokenizer = encoder
     _, attentions = attentions_for(model, tokenizer, SENTENCE)
     n_layers, n_heads = len(attentions), attentions[0].shape[1]
-    fig, axes = plt.subplots(n_layers, n_heads, figsize=(n_heads * 0.8, n_layers * 0.85))
+    fig, axes = plt.subplots(
+        n_layers, n_heads, figsize=(n_heads * 0.8, n_layers * 0.85)
+    )
     for layer, row in enumerate(axes):
         for head, ax in enumerate(row):
             ax.imshow(attentions[layer][0, head].numpy(), cmap="Blues", vmin=0, vmax=1)
@@ -113,7 +120,8 @@ def example_grid(encoder):
 
 # --8<-- [start:it-head]
 def strongest_head(attentions, source: int, target: int) -> tuple[int, int, float]:
-    """The (layer, head) where token ``source`` attends most to token ``target``, and the weight."""
+    """The (layer, head) where token ``source`` attends most to token ``target``, and
+    the weight."""
     best = (0, 0, -1.0)
     for layer, attention in enumerate(attentions):
         weights = attention[0, :, source, target]  # (heads,)
@@ -124,14 +132,15 @@ def strongest_head(attentions, source: int, target: int) -> tuple[int, int, floa
 
 
 def example_it_head(encoder):
-    """The head where "it" attends most to "animal", found from the data: the row of "it" puts
-    a large weight on "animal", the word it refers to.
-    """
+    """The head where "it" attends most to "animal", found from the data: the row of
+    "it" puts a large weight on "animal", the word it refers to."""
     import matplotlib.pyplot as plt
 
     model, tokenizer = encoder
     tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
-    layer, head, weight = strongest_head(attentions, tokens.index("it"), tokens.index("animal"))
+    layer, head, weight = strongest_head(
+        attentions, tokens.index("it"), tokens.index("animal")
+    )
     matrix = attentions[layer][0, head].numpy()  # (T, T), as NumPy for matplotlib
     fig, ax = plt.subplots(figsize=(5.6, 5))
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
@@ -143,7 +152,9 @@ def example_it_head(encoder):
         title=f"layer {layer}, head {head}: it -> animal = {weight:.2f}",
     )
     it = tokens.index("it")
-    ax.add_patch(plt.Rectangle((-0.5, it - 0.5), len(tokens), 1, fill=False, ec="tab:red"))
+    ax.add_patch(
+        plt.Rectangle((-0.5, it - 0.5), len(tokens), 1, fill=False, ec="tab:red")
+    )
     fig.tight_layout()
     return fig
 
@@ -153,9 +164,8 @@ def example_it_head(encoder):
 
 # --8<-- [start:head-view]
 def example_head_view(encoder):
-    """bertviz's head view of the encoder (interactive: pick a layer, hover over a token, click
-    a head's colour to show or hide it).
-    """
+    """bertviz's head view of the encoder (interactive: pick a layer, hover over a
+    token, click a head's colour to show or hide it)."""
     from bertviz import head_view
 
     model, tokenizer = encoder
@@ -168,12 +178,14 @@ def example_head_view(encoder):
 
 # --8<-- [start:model-view]
 def example_model_view(generator):
-    """bertviz's model view of the decoder on "No, I am your father": one thumbnail per layer
-    and head; click one to enlarge it. Lines only go to earlier tokens: GPT-2 cannot look ahead.
-    """
+    """bertviz's model view of the decoder on "No, I am your father": one thumbnail per
+    layer and head; click one to enlarge it. Lines only go to earlier tokens: GPT-2
+    cannot look ahead."""
     from bertviz import model_view
 
-    tokens, attentions = attentions_for(generator.model, generator.tokenizer, DECODER_SENTENCE)
+    tokens, attentions = attentions_for(
+        generator.model, generator.tokenizer, DECODER_SENTENCE
+    )
     return model_view(attentions, tokens, display_mode="light", html_action="return")
 
 
@@ -182,12 +194,17 @@ def example_model_view(generator):
 
 # --8<-- [start:causal]
 def example_causal_mask(generator):
-    """A decoder's attention is lower-triangular: token i never attends to a later token j > i."""
+    """A decoder's attention is lower-triangular: token i never attends to a later token
+    j > i."""
     import torch
 
-    tokens, attentions = attentions_for(generator.model, generator.tokenizer, DECODER_SENTENCE)
+    tokens, attentions = attentions_for(
+        generator.model, generator.tokenizer, DECODER_SENTENCE
+    )
     stacked = torch.cat(attentions)  # (layers, heads, T, T)
-    above_diagonal = torch.triu(torch.ones(len(tokens), len(tokens), dtype=torch.bool), 1)
+    above_diagonal = torch.triu(
+        torch.ones(len(tokens), len(tokens), dtype=torch.bool), 1
+    )
     print(f"tokens: {tokens}")
     print(
         f"largest weight above the diagonal, all layers and heads: "

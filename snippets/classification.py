@@ -1,9 +1,9 @@
 """Sentiment classification with a HuggingFace model, in five steps.
 
 1. set up a prompt; 2. load a pretrained sequence-classification model (and its config);
-3. load its tokenizer and turn the prompt into input ids; 4. run the model to get *logits*, one
-score per class; 5. interpret them: softmax turns logits into probabilities, the largest one
-gives the label (``model.config.id2label``).
+3. load its tokenizer and turn the prompt into input ids; 4. run the model to get
+*logits*, one score per class; 5. interpret them: softmax turns logits into
+probabilities, the largest one gives the label (``model.config.id2label``).
 
 Reference: HuggingFace course, chapter 2.2 ("Behind the pipeline").
 """
@@ -26,7 +26,9 @@ def load_classifier(checkpoint: str, revision: str | None = None, device: str = 
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, revision=revision)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        checkpoint, revision=revision
+    )
     return model.to(device).eval(), tokenizer
 
 
@@ -56,12 +58,14 @@ def example_step3_input_ids(classifier):
 
 # --8<-- [start:step45]
 def classify(model, tokenizer, text: str) -> dict:
-    """Steps 4 and 5 for one text; a text longer than the model's positions (512 for BERT
-    and DistilBERT) is truncated to them, as ``pipeline(..., truncation=True)`` does.
+    """Steps 4 and 5 for one text; a text longer than the model's positions (512 for
+    BERT and DistilBERT) is truncated to them, as ``pipeline(..., truncation=True)``
+    does.
 
     Returns:
-        ``{"label": str, "score": float, "logits": list[float], "probabilities": list[float]}``,
-        the same shape as a ``text-classification`` pipeline's answer plus the raw numbers.
+        ``{"label": str, "score": float, "logits": list[float],
+        "probabilities": list[float]}``: a ``text-classification`` pipeline's answer
+        plus the raw numbers.
     """
     import torch
 
@@ -80,7 +84,8 @@ def classify(model, tokenizer, text: str) -> dict:
 
 
 def example_step45_inference(classifier):
-    """Steps 4 and 5: logits, their softmax, and the label with the highest probability."""
+    """Steps 4 and 5: logits, their softmax, and the label with the highest
+    probability."""
     model, tokenizer = classifier
     result = classify(model, tokenizer, INPUT_TEXT)
     print(f"logits:        {[round(x, 4) for x in result['logits']]}")
@@ -102,9 +107,8 @@ SENTENCES = [
 
 
 def example_probability_chart(classifier):
-    """P(POSITIVE) and P(NEGATIVE) for five sentences: clear opinions get probabilities near 0
-    or 1, a neutral sentence falls in between.
-    """
+    """P(POSITIVE) and P(NEGATIVE) for five sentences: clear opinions get probabilities
+    near 0 or 1, a neutral sentence falls in between."""
     import matplotlib.pyplot as plt
 
     model, tokenizer = classifier
@@ -114,8 +118,16 @@ def example_probability_chart(classifier):
     fig, ax = plt.subplots(figsize=(8, 2.8))
     rows = range(len(SENTENCES))
     ax.barh(rows, [1 - p for p in positive], color="tab:red", label="NEGATIVE")
-    ax.barh(rows, positive, left=[1 - p for p in positive], color="tab:blue", label="POSITIVE")
-    ax.set_yticks(rows, [s if len(s) < 50 else s[:47] + "..." for s in SENTENCES], fontsize=8)
+    ax.barh(
+        rows,
+        positive,
+        left=[1 - p for p in positive],
+        color="tab:blue",
+        label="POSITIVE",
+    )
+    ax.set_yticks(
+        rows, [s if len(s) < 50 else s[:47] + "..." for s in SENTENCES], fontsize=8
+    )
     ax.invert_yaxis()
     ax.set(xlim=(0, 1), xlabel="probability")
     ax.legend(loc="lower right", fontsize=8, ncols=2)
@@ -128,8 +140,8 @@ def example_probability_chart(classifier):
 
 # --8<-- [start:accuracy]
 def example_heldout_accuracy(classifier):
-    """Accuracy on held-out sentences, built from words that the offline stand-in never saw
-    in training."""
+    """Accuracy on held-out sentences, built from words that the offline stand-in never
+    saw in training."""
     from snippets.corpus import sentiment_examples
     from snippets.sentiment import accuracy
 

@@ -41,7 +41,9 @@ class ModuleInfo:
     nodes: dict[str, ast.AST] = field(default_factory=dict)
     imports: dict[str, Symbol] = field(default_factory=dict)  # alias -> (module, name)
     module_aliases: dict[str, str] = field(default_factory=dict)  # alias -> module
-    top_imports: list[ast.AST] = field(default_factory=list)  # module-level import statements
+    top_imports: list[ast.AST] = field(
+        default_factory=list
+    )  # module-level import statements
 
 
 def _module_files(package_dir: Path) -> dict[str, Path]:
@@ -96,7 +98,9 @@ def pinned_sources(package_dir: Path = PACKAGE_DIR) -> Iterator[dict[str, Module
 
 
 @cache
-def _parse_package(files: tuple[tuple[str, Path], ...], stamp: tuple) -> dict[str, ModuleInfo]:
+def _parse_package(
+    files: tuple[tuple[str, Path], ...], stamp: tuple
+) -> dict[str, ModuleInfo]:
     """Parse ``files``; ``stamp`` (modification times and sizes) invalidates the cache."""
     modules = {}
     for name, path in files:
@@ -159,7 +163,9 @@ def closure(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[Symb
     """
     modules = package_modules(package_dir)
     if module not in modules or name not in modules[module].sources:
-        raise KeyError(f"{module}:{name} is not a top-level name of the snippets package")
+        raise KeyError(
+            f"{module}:{name} is not a top-level name of the snippets package"
+        )
     seen: set[Symbol] = set()
     todo = [(module, name)]
     while todo:
@@ -177,7 +183,8 @@ def closure(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[Symb
 
 
 def function_hash(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> str:
-    """sha256 (hex) of the source of ``module.name`` and of everything it depends on."""
+    """sha256 (hex) of the syntax tree (``ast.dump``: code and docstrings, not layout or
+    comments) of ``module.name`` and of everything it depends on."""
     modules = package_modules(package_dir)
     key = (id(modules), module, name)
     if key not in _HASHES:
@@ -192,12 +199,15 @@ def _function_hash(modules: dict, module: str, name: str, package_dir: Path) -> 
     digest = hashlib.sha256()
     for mod, sym in sorted(closure(module, name, package_dir)):
         digest.update(f"{mod}:{sym}\n".encode())
-        digest.update(modules[mod].sources[sym].encode())
+        # The syntax tree, not the text: reformatting and comments change no output.
+        digest.update(ast.dump(modules[mod].nodes[sym]).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
 
-def imported_libraries(module: str, name: str, package_dir: Path = PACKAGE_DIR) -> set[str]:
+def imported_libraries(
+    module: str, name: str, package_dir: Path = PACKAGE_DIR
+) -> set[str]:
     """Top-level names of the libraries outside the package that ``module.name`` imports,
     itself or through any package symbol it depends on (``matplotlib``, ``torch``, ...).
 
@@ -211,6 +221,14 @@ def imported_libraries(module: str, name: str, package_dir: Path = PACKAGE_DIR) 
             for child in ast.walk(node):
                 if isinstance(child, ast.Import):
                     found.update(alias.name.split(".")[0] for alias in child.names)
-                elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
+                elif (
+                    isinstance(child, ast.ImportFrom)
+                    and child.module
+                    and not child.level
+                ):
                     found.add(child.module.split(".")[0])
-    return {name for name in found if name != PACKAGE and name not in sys.stdlib_module_names}
+    return {
+        name
+        for name in found
+        if name != PACKAGE and name not in sys.stdlib_module_names
+    }

@@ -1,19 +1,36 @@
 """Small text data sets that the lecture writes itself.
 
-No data set can be downloaded here, and the lecture should not depend on one: these functions
-build, from a handful of word lists, (1) a corpus of simple English sentences on which the tiny
-GPT-2 of ``snippets/training.py`` learns to write, and (2) labelled sentences for the sentiment
-classifier of ``snippets/sentiment.py``. Both are deterministic: the same seed gives the same
-sentences.
-"""
+No data set can be downloaded here, and the lecture should not depend on one: these
+functions build, from a handful of word lists, (1) a corpus of simple English sentences
+on which the tiny GPT-2 of ``snippets/training.py`` learns to write, and (2) labelled
+sentences for the sentiment classifier of ``snippets/sentiment.py``. Both are
+deterministic: the same seed gives the same sentences."""
 
 from __future__ import annotations
 
 import random
 
-OWNERS = ["My", "Your", "Our", "Her", "His", "The neighbour's", "Grandma's", "The little"]
+OWNERS = [
+    "My",
+    "Your",
+    "Our",
+    "Her",
+    "His",
+    "The neighbour's",
+    "Grandma's",
+    "The little",
+]
 ANIMALS = ["dog", "cat", "puppy", "kitten", "hamster", "parrot", "rabbit", "pony"]
-FOODS = ["icecream", "ice cream", "cake", "cookies", "pizza", "cheese", "carrots", "soup"]
+FOODS = [
+    "icecream",
+    "ice cream",
+    "cake",
+    "cookies",
+    "pizza",
+    "cheese",
+    "carrots",
+    "soup",
+]
 VERBS = ["eat", "taste", "steal", "share", "find", "hide"]
 REASONS = [
     "it was a very hot day",
@@ -50,8 +67,8 @@ def story_corpus(n_sentences: int = 4000, seed: int = 0) -> list[str]:
     """Short sentences about pets and food, in the style of the lecture's prompt.
 
     Returns:
-        ``n_sentences`` strings such as "My dog really wanted to eat icecream because it was a
-        very hot day."
+        ``n_sentences`` strings such as "My dog really wanted to eat icecream because
+        it was a very hot day."
     """
     rng = random.Random(seed)
     sentences = []
@@ -72,13 +89,16 @@ def story_corpus(n_sentences: int = 4000, seed: int = 0) -> list[str]:
         else:
             sentence = f"The {animal} found the {food} {rng.choice(PLACES)}."
         if rng.random() < 0.4:
-            sentence += " " + rng.choice(ENDINGS).format(pronoun=pronoun, place=rng.choice(PLACES))
+            sentence += " " + rng.choice(ENDINGS).format(
+                pronoun=pronoun, place=rng.choice(PLACES)
+            )
         sentences.append(sentence)
     return sentences
 
 
-# Sentiment: words that carry the label, and things to say them about. The held-out set uses
-# other adjectives and other things, so its accuracy measures more than memorisation.
+# Sentiment: words that carry the label, and things to say them about. The held-out
+# set uses other adjectives and other things, so its accuracy measures more than
+# memorisation.
 POSITIVE_WORDS = [
     "wonderful",
     "beautiful",
@@ -105,7 +125,18 @@ NEGATIVE_WORDS = [
 ]
 HELD_OUT_POSITIVE = ["breathtaking", "brilliant", "marvellous", "pleasant"]
 HELD_OUT_NEGATIVE = ["dull", "unpleasant", "depressing", "frustrating"]
-THINGS = ["film", "concert", "meal", "hotel", "book", "lecture", "game", "trip", "museum", "show"]
+THINGS = [
+    "film",
+    "concert",
+    "meal",
+    "hotel",
+    "book",
+    "lecture",
+    "game",
+    "trip",
+    "museum",
+    "show",
+]
 HELD_OUT_THINGS = ["view", "play", "album", "restaurant"]
 FRAMES = [
     "The {thing} was {word}.",
@@ -129,7 +160,11 @@ def sentiment_examples(split: str = "train") -> list[tuple[str, int]]:
     if split == "train":
         positive, negative, things = POSITIVE_WORDS, NEGATIVE_WORDS, THINGS
     elif split == "heldout":
-        positive, negative, things = HELD_OUT_POSITIVE, HELD_OUT_NEGATIVE, HELD_OUT_THINGS
+        positive, negative, things = (
+            HELD_OUT_POSITIVE,
+            HELD_OUT_NEGATIVE,
+            HELD_OUT_THINGS,
+        )
     else:
         raise ValueError(f"unknown split {split!r}: use 'train' or 'heldout'")
     examples = []

@@ -1,9 +1,10 @@
 """Token embeddings: from token ids to vectors.
 
-An embedding layer is a table with one learned row per token id; looking a token up gives its
-vector. GPT-2's table is 50257 x 768. A second table adds a vector per *position* (GPT-2: 1024 x
-768), so the same token at two positions gets two different inputs. Training moves the rows so
-that tokens used alike end up close (by cosine similarity).
+An embedding layer is a table with one learned row per token id; looking a token up
+gives its vector. GPT-2's table is 50257 x 768. A second table adds a vector per
+*position* (GPT-2: 1024 x 768), so the same token at two positions gets two different
+inputs. Training moves the rows so that tokens used alike end up close (by cosine
+similarity).
 
 Reference: Vaswani et al. 2017, section 3.4-3.5; Radford et al. 2019.
 """
@@ -29,16 +30,18 @@ WORDS = [
 
 # --8<-- [start:lookup]
 def example_lookup(gpt2_config, gpt2_tokenizer):
-    """Shapes along GPT-2's input: ids (1, T) -> token vectors (1, T, 768) + position vectors."""
+    """Shapes along GPT-2's input: ids (1, T) -> token vectors (1, T, 768) + position
+    vectors."""
     import torch
 
-    token_embedding = torch.nn.Embedding(gpt2_config.vocab_size, gpt2_config.n_embd)  # wte
-    position_embedding = torch.nn.Embedding(gpt2_config.n_positions, gpt2_config.n_embd)  # wpe
-    input_ids = gpt2_tokenizer(
-        "Counselor, please adjust your Zoom filter", return_tensors="pt"
-    ).input_ids  # (1, T)
+    width = gpt2_config.n_embd
+    token_embedding = torch.nn.Embedding(gpt2_config.vocab_size, width)  # wte
+    position_embedding = torch.nn.Embedding(gpt2_config.n_positions, width)  # wpe
+    text = "Counselor, please adjust your Zoom filter"
+    input_ids = gpt2_tokenizer(text, return_tensors="pt").input_ids  # (1, T)
     positions = torch.arange(input_ids.shape[1]).unsqueeze(0)  # (1, T): 0, 1, ..., T-1
-    hidden = token_embedding(input_ids) + position_embedding(positions)  # (1, T, n_embd)
+    # (1, T, n_embd): each token's vector plus the vector of its position
+    hidden = token_embedding(input_ids) + position_embedding(positions)
     print(f"token embedding table:    {tuple(token_embedding.weight.shape)}")
     print(f"position embedding table: {tuple(position_embedding.weight.shape)}")
     print(f"input ids:                {tuple(input_ids.shape)}")
@@ -63,15 +66,16 @@ def word_vectors(encoder, words: list[str]):
     for word in words:
         pieces = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word))
         if len(pieces) != 1:
-            raise ValueError(f"{word!r} is {len(pieces)} tokens; pick single-token words")
+            raise ValueError(
+                f"{word!r} is {len(pieces)} tokens; pick single-token words"
+            )
         ids.append(pieces[0])
     return model.get_input_embeddings().weight[ids].detach().cpu()
 
 
 def example_similarity(encoder):
-    """Cosine similarity of word embeddings (left) and a 2-D projection of them (right): animals,
-    water, royalty, vehicles and feelings form their own groups.
-    """
+    """Cosine similarity of word embeddings (left) and a 2-D projection of them (right):
+    animals, water, royalty, vehicles and feelings form their own groups."""
     import matplotlib.pyplot as plt
     import torch
 
@@ -82,14 +86,16 @@ def example_similarity(encoder):
     _, _, v = torch.linalg.svd(centred, full_matrices=False)
     projected = centred @ v[:2].T  # (W, 2): the two principal components
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    image = left.imshow(similarity.numpy(), cmap="viridis")  # matplotlib takes NumPy arrays
+    image = left.imshow(similarity.numpy(), cmap="viridis")  # matplotlib takes NumPy
     left.set_xticks(range(len(WORDS)), WORDS, rotation=90, fontsize=8)
     left.set_yticks(range(len(WORDS)), WORDS, fontsize=8)
     left.set_title("cosine similarity", fontsize=9)
     fig.colorbar(image, ax=left, shrink=0.8)
     right.scatter(*projected.T.numpy(), s=12)
     for word, (x, y) in zip(WORDS, projected.tolist(), strict=True):
-        right.annotate(word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
+        right.annotate(
+            word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"
+        )
     right.set_title("projection on two principal components", fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,16 +1,15 @@
 """Text generation with a transformers pipeline, and the knobs that shape it.
 
-A ``text-generation`` pipeline wraps tokenizer, model and decoding loop: it tokenizes the
-prompt, asks the model for next-token probabilities, picks a token (the most likely one, or a
-random draw), appends it and repeats.
+A ``text-generation`` pipeline wraps tokenizer, model and decoding loop: it tokenizes
+the prompt, asks the model for next-token probabilities, picks a token (the most likely
+one, or a random draw), appends it and repeats.
 
 Decoding parameters (transformers ``GenerationConfig``,
-https://huggingface.co/docs/transformers/en/generation_strategies):
-``max_new_tokens`` (how many tokens to add), ``do_sample`` (draw at random instead of taking the
-most likely token), ``temperature`` (divides the logits: below 1 sharpens, above 1 flattens the
-distribution), ``top_k`` (draw only among the k most likely tokens), ``top_p`` (draw only among
-the most likely tokens whose probabilities add up to p).
-"""
+https://huggingface.co/docs/transformers/en/generation_strategies): ``max_new_tokens``
+(how many tokens to add), ``do_sample`` (draw at random instead of taking the most
+likely token), ``temperature`` (divides the logits: below 1 sharpens, above 1 flattens
+the distribution), ``top_k`` (draw only among the k most likely tokens), ``top_p`` (draw
+only among the most likely tokens whose probabilities add up to p)."""
 
 from __future__ import annotations
 
@@ -21,9 +20,9 @@ PROMPT = "My dog really wanted to eat icecream because"
 def load_generator(checkpoint: str, revision: str | None = None, device: str = "cpu"):
     """A ``text-generation`` pipeline: tokenizer, model and decoding loop in one object.
 
-    GPT-2 has no padding token, and a batch of prompts of different lengths needs one: the
-    end-of-text token pads, on the left, since a decoder continues from the right end.
-    """
+    GPT-2 has no padding token, and a batch of prompts of different lengths needs one:
+    the end-of-text token pads, on the left, since a decoder continues from the right
+    end."""
     from transformers import AutoTokenizer, pipeline
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
@@ -35,7 +34,9 @@ def load_generator(checkpoint: str, revision: str | None = None, device: str = "
         tokenizer=tokenizer,
         revision=revision,
         device=device,
-        model_kwargs={"attn_implementation": "eager"},  # keep attention weights (bertviz)
+        model_kwargs={
+            "attn_implementation": "eager"
+        },  # keep attention weights (bertviz)
     )
 
 
@@ -44,10 +45,12 @@ def load_generator(checkpoint: str, revision: str | None = None, device: str = "
 
 # --8<-- [start:pipeline]
 def example_five_continuations(generator):
-    """Five continuations of one prompt, drawn at random from the model's distribution."""
+    """Five continuations of one prompt, drawn at random from the model's
+    distribution."""
     outputs = generator(
         PROMPT,
-        max_new_tokens=30,  # count new tokens only (max_length would count the prompt too)
+        # count new tokens only (max_length would count the prompt too)
+        max_new_tokens=30,
         num_return_sequences=5,  # five independent draws
         do_sample=True,  # draw each token at random from the model's distribution
     )
@@ -60,8 +63,9 @@ def example_five_continuations(generator):
 
 # --8<-- [start:one-liner]
 def example_seed_one_liner(generator):
-    """The lecture's one-liner as written: it names no decoding setting, so the pipeline's own
-    defaults decide, and ``max_length=20`` counts the prompt's tokens too."""
+    """The lecture's one-liner as written: it names no decoding setting, so the
+    pipeline's own defaults decide, and ``max_length=20`` counts the prompt's tokens
+    too."""
     from transformers import GenerationConfig
 
     outputs = generator(PROMPT, max_length=20, num_return_sequences=5)
@@ -69,13 +73,15 @@ def example_seed_one_liner(generator):
     print(f"prompt: {prompt_length} tokens")
     for number, output in enumerate(outputs, start=1):
         length = len(generator.tokenizer(output["generated_text"]).input_ids)
-        print(f"{number}. ({length - prompt_length:2} new tokens) {output['generated_text']!r}")
-    # What the pipeline hands to model.generate() for this call: the call's own arguments,
-    # plus the pipeline's defaults for what the call and the model's config leave unset.
-    call = generator._prepare_generate_kwargs({"max_length": 20, "num_return_sequences": 5})
-    print(f"generate() receives: {call}")
-    defaults = GenerationConfig._get_default_generation_params()  # generate()'s last resort
-    print(f"and takes from its own defaults: top_k={defaults['top_k']}, top_p={defaults['top_p']}")
+        new_tokens = length - prompt_length
+        print(f"{number}. ({new_tokens:2} new tokens) {output['generated_text']!r}")
+    # What the pipeline hands to model.generate() for this call: the call's own
+    # arguments, plus its defaults for what the call and the model's config leave unset.
+    call = {"max_length": 20, "num_return_sequences": 5}
+    print(f"generate() receives: {generator._prepare_generate_kwargs(call)}")
+    defaults = GenerationConfig._get_default_generation_params()  # the last resort
+    top_k, top_p = defaults["top_k"], defaults["top_p"]
+    print(f"and takes from its own defaults: top_k={top_k}, top_p={top_p}")
 
 
 # --8<-- [end:one-liner]
@@ -83,19 +89,22 @@ def example_seed_one_liner(generator):
 
 # --8<-- [start:length-limit]
 def example_length_limit(generator):
-    """A model reads at most as many tokens as it has positions. ``handle_long_generation="hole"``
-    cuts the prompt's oldest tokens to leave room for the new ones, and refuses a request that
-    cannot fit at all."""
+    """A model reads at most as many tokens as it has positions.
+    ``handle_long_generation="hole"`` cuts the prompt's oldest tokens to leave room for
+    the new ones, and refuses a request that cannot fit at all."""
     limit = generator.tokenizer.model_max_length  # 1024 for GPT-2
-    long_prompt = "The kitten found the cake. " * limit + PROMPT  # far more than `limit` tokens
-    print(f"positions: {limit}; the long prompt: {len(generator.tokenizer(long_prompt).input_ids)}")
+    long_prompt = "The kitten found the cake. " * limit + PROMPT  # > limit tokens
+    n_tokens = len(generator.tokenizer(long_prompt).input_ids)
+    print(f"positions: {limit}; the long prompt: {n_tokens}")
     (output,) = generator(
         long_prompt, max_new_tokens=10, do_sample=False, handle_long_generation="hole"
     )
     print(f"continuation: {output['generated_text'][len(long_prompt) :]!r}")
     try:
         generator(PROMPT, max_new_tokens=limit, handle_long_generation="hole")
-    except ValueError as error:  # limit new tokens + the prompt cannot fit in limit positions
+    except (
+        ValueError
+    ) as error:  # limit new tokens + the prompt cannot fit in limit positions
         print(f"ValueError: {error}")
 
 
@@ -111,9 +120,11 @@ PROMPTS = [
 
 
 def example_batch_of_prompts(generator):
-    """A batch of prompts through the model at once, padded on the left to the longest: the
-    pipeline returns one list of outputs per prompt."""
-    outputs = generator(PROMPTS, batch_size=len(PROMPTS), max_new_tokens=15, do_sample=False)
+    """A batch of prompts through the model at once, padded on the left to the longest:
+    the pipeline returns one list of outputs per prompt."""
+    outputs = generator(
+        PROMPTS, batch_size=len(PROMPTS), max_new_tokens=15, do_sample=False
+    )
     for prompt, (output,) in zip(PROMPTS, outputs, strict=True):
         print(f"{prompt!r} -> {output['generated_text'][len(prompt) :]!r}")
 
@@ -148,8 +159,8 @@ def example_settings_table(generator):
 
 # --8<-- [start:stop-strings]
 def example_stop_strings(generator):
-    """Stopping at a string rather than a token count: ``stop_strings`` needs the tokenizer too,
-    to find where a string ends among the tokens."""
+    """Stopping at a string rather than a token count: ``stop_strings`` needs the
+    tokenizer too, to find where a string ends among the tokens."""
     (output,) = generator(
         PROMPT,
         max_new_tokens=30,
@@ -168,17 +179,25 @@ def example_stop_strings(generator):
 
 
 # --8<-- [start:temperature]
-def example_temperature(generator):
-    """Next-token probabilities after the prompt at three temperatures: low temperature piles
-    the probability on the top token, high temperature spreads it over many.
-    """
-    import matplotlib.pyplot as plt
+def next_token_logits(generator, prompt):
+    """The logits (scores) for the token after ``prompt``, shape (vocab_size,)."""
     import torch
 
     tokenizer, model = generator.tokenizer, generator.model
-    input_ids = tokenizer(PROMPT, return_tensors="pt").input_ids.to(model.device)
+    input_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(model.device)
     with torch.no_grad():
-        logits = model(input_ids).logits[0, -1]  # (vocab_size,) scores for the next token
+        logits = model(input_ids).logits  # (1, T, vocab_size)
+    return logits[0, -1]  # the last position scores the next token
+
+
+def example_temperature(generator):
+    """Next-token probabilities after the prompt at three temperatures: low temperature
+    piles the probability on the top token, high temperature spreads it over many."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    tokenizer = generator.tokenizer
+    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
     top_ids = torch.topk(logits, k=10).indices
     labels = [repr(tokenizer.decode(i)) for i in top_ids]
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
@@ -193,3 +212,23 @@ def example_temperature(generator):
 
 
 # --8<-- [end:temperature]
+
+
+# --8<-- [start:logits]
+def example_next_token_logits(generator):
+    """The 30 most likely next tokens after the prompt and their logits, the data of
+    the temperature dial: it turns them into probabilities, softmax(logits / T), as
+    you move it."""
+    import torch
+
+    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
+    top = torch.topk(logits, k=30)  # the 30 largest logits and their ids, largest first
+    return {
+        "prompt": PROMPT,
+        "tokens": [generator.tokenizer.decode(i) for i in top.indices],
+        "ids": top.indices.tolist(),
+        "logits": [round(value, 4) for value in top.values.tolist()],
+    }
+
+
+# --8<-- [end:logits]

@@ -1,9 +1,8 @@
 """A short history of transformer language models, as a timeline.
 
-Dates are the first public release (paper or model) of each model. Sources: Vaswani et al. 2017;
-the HuggingFace NLP course, chapter 1.4 ("How do Transformers work?"); the model cards of the
-homework's models.
-"""
+Dates are the first public release (paper or model) of each model. Sources: Vaswani et
+al. 2017; the HuggingFace NLP course, chapter 1.4 ("How do Transformers work?"); the
+model cards of the homework's models."""
 
 from __future__ import annotations
 
@@ -24,14 +23,17 @@ MODELS = [
     ("Gemma 2", 2024 + 5 / 12, "decoder"),
     ("Llama 3.2", 2024 + 8 / 12, "decoder"),
 ]
-FAMILY_COLOURS = {"encoder": "tab:blue", "decoder": "tab:orange", "encoder-decoder": "tab:green"}
+FAMILY_COLOURS = {
+    "encoder": "tab:blue",
+    "decoder": "tab:orange",
+    "encoder-decoder": "tab:green",
+}
 
 
 # --8<-- [start:timeline]
 def example_timeline():
-    """Transformer models by release date and family: after 2020 almost every large model is a
-    decoder, like GPT-2.
-    """
+    """Transformer models by release date and family: after 2020 almost every large
+    model is a decoder, like GPT-2."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 3.4))

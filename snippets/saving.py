@@ -1,11 +1,12 @@
 """Saving a model to a folder and loading it back.
 
 ``save_pretrained(folder)`` writes the configuration (``config.json``) and the weights
-(``model.safetensors``); the tokenizer's ``save_pretrained`` adds its files. ``from_pretrained``
-reads such a folder exactly as it reads a model repository from the hub, so a fine-tuned model
-can be kept, shared, or carried to a machine without network.
+(``model.safetensors``); the tokenizer's ``save_pretrained`` adds its files.
+``from_pretrained`` reads such a folder exactly as it reads a model repository from the
+hub, so a fine-tuned model can be kept, shared, or carried to a machine without network.
 
-Reference: https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrainedModel.save_pretrained
+Reference:
+https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrainedModel.save_pretrained
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from snippets.classification import INPUT_TEXT
 
 # --8<-- [start:save-load]
 def example_save_and_reload(classifier):
-    """Save the classifier to a local folder, list what was written, load it back and compare
-    its logits on the lecture's sentence before and after."""
+    """Save the classifier to a local folder, list what was written, load it back and
+    compare its logits on the lecture's sentence before and after."""
     import tempfile
     from pathlib import Path
 

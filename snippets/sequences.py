@@ -1,10 +1,9 @@
 """Sequences and their probabilities.
 
-A language model assigns every possible next token a probability given the tokens before it,
-P(t_N | t_1, ..., t_{N-1}). Multiplying these conditional probabilities along a sequence gives
-the probability of the whole sequence (the chain rule of probability):
-P(t_1, ..., t_N) = prod_n P(t_n | t_1, ..., t_{n-1}).
-"""
+A language model assigns every possible next token a probability given the tokens before
+it, P(t_N | t_1, ..., t_{N-1}). Multiplying these conditional probabilities along a
+sequence gives the probability of the whole sequence (the chain rule of probability):
+P(t_1, ..., t_N) = prod_n P(t_n | t_1, ..., t_{n-1})."""
 
 from __future__ import annotations
 
@@ -19,8 +18,9 @@ def check_length(model, input_ids) -> None:
     limit = getattr(config, "n_positions", None) or config.max_position_embeddings
     if input_ids.shape[-1] > limit:
         raise ValueError(
-            f"{input_ids.shape[-1]} tokens, but {config.name_or_path or config.model_type} "
-            f"reads at most {limit} positions: shorten the text"
+            f"{input_ids.shape[-1]} tokens, but "
+            f"{config.name_or_path or config.model_type} reads at most {limit} "
+            "positions: shorten the text"
         )
 
 
@@ -35,10 +35,13 @@ def next_token_distribution(model, tokenizer, text: str):
     """
     import torch
 
-    input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)  # (1, T)
+    input_ids = tokenizer(text, return_tensors="pt").input_ids  # (1, T)
+    input_ids = input_ids.to(model.device)
     check_length(model, input_ids)
     with torch.no_grad():
-        logits = model(input_ids).logits  # (1, T, vocab_size): a score for every next token
+        logits = model(
+            input_ids
+        ).logits  # (1, T, vocab_size): a score for every next token
     return torch.softmax(logits[0, -1], dim=-1)  # last position predicts the next token
 
 
@@ -46,12 +49,16 @@ def example_next_token(generator):
     """The five most likely next tokens after the prompt, with their probabilities."""
     import torch
 
-    probabilities = next_token_distribution(generator.model, generator.tokenizer, PROMPT)
+    probabilities = next_token_distribution(
+        generator.model, generator.tokenizer, PROMPT
+    )
     top = torch.topk(probabilities, k=5)
     print(f"P(next token | {PROMPT!r})")
     for p, token_id in zip(top.values, top.indices, strict=True):
         print(f"  {generator.tokenizer.decode(token_id)!r:>12}  {p.item():.3f}")
-    print(f"sum over all {probabilities.numel()} tokens: {probabilities.sum().item():.4f}")
+    print(
+        f"sum over all {probabilities.numel()} tokens: {probabilities.sum().item():.4f}"
+    )
 
 
 # --8<-- [end:next-token]
@@ -66,11 +73,13 @@ def sequence_log_probability(model, tokenizer, text: str) -> float:
     """
     import torch
 
-    input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)  # (1, T)
+    input_ids = tokenizer(text, return_tensors="pt").input_ids  # (1, T)
+    input_ids = input_ids.to(model.device)
     check_length(model, input_ids)
     with torch.no_grad():
         log_probs = torch.log_softmax(model(input_ids).logits, dim=-1)  # (1, T, V)
-    # Position n-1 predicts token n: pick the log-probability of the token that came next.
+    # Position n-1 predicts token n: pick the log-probability of the token that came
+    # next.
     next_ids = input_ids[:, 1:].unsqueeze(-1)  # (1, T-1, 1)
     return log_probs[:, :-1].gather(-1, next_ids).sum().item()
 
@@ -81,10 +90,8 @@ def example_chain_rule(generator):
         "My dog really wanted to eat icecream because it was a very hot day.",
         "My dog really wanted to eat icecream because day hot a was very it.",
     ):
-        print(
-            f"log P = {sequence_log_probability(generator.model, generator.tokenizer, text):8.2f}"
-            f"   {text}"
-        )
+        log_p = sequence_log_probability(generator.model, generator.tokenizer, text)
+        print(f"log P = {log_p:8.2f}   {text}")
 
 
 # --8<-- [end:chain-rule]

@@ -1,17 +1,17 @@
 """A training loop for a (very) small GPT-2.
 
-The model is the real ``GPT2LMHeadModel`` of transformers with GPT-2's real tokenizer, only
-smaller: 2 blocks instead of 12, 128-wide instead of 768. It learns next-token prediction on the
-corpus of ``snippets/corpus.py``: for every position t, the loss is the cross-entropy of the
-model's distribution P(t_N | t_1..t_{N-1}) against the token that actually follows.
-transformers computes it when ``labels`` are given (shifted inside the model).
+The model is the real ``GPT2LMHeadModel`` of transformers with GPT-2's real tokenizer,
+only smaller: 2 blocks instead of 12, 128-wide instead of 768. It learns next-token
+prediction on the corpus of ``snippets/corpus.py``: for every position t, the loss is
+the cross-entropy of the model's distribution P(t_N | t_1..t_{N-1}) against the token
+that actually follows. transformers computes it when ``labels`` are given (shifted
+inside the model).
 
-The trained model is the offline profile's text generator (``snippets/profiles.py``), so the
-generation examples have a model to run on a machine without the HuggingFace hub.
+The trained model is the offline profile's text generator (``snippets/profiles.py``), so
+the generation examples have a model to run on a machine without the HuggingFace hub.
 
-References: Radford et al. 2019, "Language Models are Unsupervised Multitask Learners" (GPT-2);
-Karpathy, nanoGPT ``train.py`` (the shape of the loop).
-"""
+References: Radford et al. 2019, "Language Models are Unsupervised Multitask Learners"
+(GPT-2); Karpathy, nanoGPT ``train.py`` (the shape of the loop)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ LEARNING_RATE = 3e-3
 
 
 def corpus_token_ids(tokenizer) -> list[int]:
-    """The whole corpus as one stream of token ids, sentences separated by <|endoftext|>."""
+    """The whole corpus as one stream of token ids, sentences separated by
+    <|endoftext|>."""
     ids: list[int] = []
     for sentence in story_corpus():
         ids.extend(tokenizer.encode(sentence))
@@ -47,14 +48,19 @@ def corpus_token_ids(tokenizer) -> list[int]:
 
 
 def train_tiny_gpt2(
-    out_dir: Path, tokenizer, device: str = "cpu", steps: int = TRAIN_STEPS, seed: int = 0
+    out_dir: Path,
+    tokenizer,
+    device: str = "cpu",
+    steps: int = TRAIN_STEPS,
+    seed: int = 0,
 ) -> dict:
-    """Train the tiny GPT-2 and save it (weights, tokenizer, ``training_log.json``) to ``out_dir``.
+    """Train the tiny GPT-2 and save it (weights, tokenizer, ``training_log.json``) to
+    ``out_dir``.
 
     Args:
         out_dir: folder to write with ``save_pretrained``.
-        tokenizer: GPT-2's tokenizer; it is saved with the model, its ``model_max_length`` set
-            to the tiny model's ``n_positions``.
+        tokenizer: GPT-2's tokenizer; it is saved with the model, its
+            ``model_max_length`` set to the tiny model's ``n_positions``.
         device: torch device string.
         steps: optimizer steps of ``BATCH_SIZE`` x ``CONTEXT`` tokens.
         seed: seeds the initial weights and the batches.
@@ -67,11 +73,15 @@ def train_tiny_gpt2(
 
     torch.manual_seed(seed)
     # --8<-- [start:loop]
-    data = torch.tensor(corpus_token_ids(tokenizer))  # (N,) one long stream of token ids
+    data = torch.tensor(corpus_token_ids(tokenizer))  # (N,): one stream of token ids
     config = GPT2Config(vocab_size=len(tokenizer), **TINY_GPT2)
     model = GPT2LMHeadModel(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, LEARNING_RATE, total_steps=steps)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=LEARNING_RATE, weight_decay=0.01
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, LEARNING_RATE, total_steps=steps
+    )
     losses = []
     start = time.perf_counter()
     model.train()
@@ -79,8 +89,8 @@ def train_tiny_gpt2(
         # A batch of random windows of the corpus: (B, T) token ids.
         offsets = torch.randint(0, len(data) - CONTEXT, (BATCH_SIZE,))
         batch = torch.stack([data[i : i + CONTEXT] for i in offsets]).to(device)
-        # labels=input_ids: the model shifts them by one and returns the mean cross-entropy
-        # of predicting token t+1 from tokens 1..t.
+        # labels=input_ids: the model shifts them by one and returns the mean
+        # cross-entropy of predicting token t+1 from tokens 1..t.
         loss = model(input_ids=batch, labels=batch).loss
         optimizer.zero_grad()
         loss.backward()
@@ -101,7 +111,8 @@ def train_tiny_gpt2(
         "device": device,
     }
     model.generation_config.pad_token_id = tokenizer.eos_token_id
-    tokenizer.model_max_length = config.n_positions  # the longest input this model can read
+    # the longest input this model can read
+    tokenizer.model_max_length = config.n_positions
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     (Path(out_dir) / "training_log.json").write_text(json.dumps(log, indent=1))
@@ -109,7 +120,9 @@ def train_tiny_gpt2(
 
 
 # --8<-- [start:load]
-def load_trained_gpt2(checkpoint: str, revision: str | None = None, device: str = "cpu"):
+def load_trained_gpt2(
+    checkpoint: str, revision: str | None = None, device: str = "cpu"
+):
     """The trained tiny GPT-2 and its tokenizer, as ``(model, tokenizer)``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -128,9 +141,8 @@ def training_log(model) -> dict:
 
 # --8<-- [start:loss-curve]
 def example_loss_curve(trained_gpt2):
-    """Training loss of the tiny GPT-2: it starts near ln(50257) = 10.8 (a uniform guess over
-    the vocabulary) and falls as the model learns the corpus.
-    """
+    """Training loss of the tiny GPT-2: it starts near ln(50257) = 10.8 (a uniform guess
+    over the vocabulary) and falls as the model learns the corpus."""
     import math
 
     import matplotlib.pyplot as plt
@@ -152,7 +164,8 @@ def example_loss_curve(trained_gpt2):
     ax.set(
         xlabel="training step",
         ylabel="cross-entropy loss (nats)",
-        title=f"{log['parameters'] / 1e6:.1f} M parameters, {log['corpus_tokens']:,} corpus tokens",
+        title=f"{log['parameters'] / 1e6:.1f} M parameters, "
+        f"{log['corpus_tokens']:,} corpus tokens",
     )
     fig.tight_layout()
     return fig
@@ -172,7 +185,8 @@ def example_summary(trained_gpt2):
         f"({model.config.n_layer} blocks, {model.config.n_head} heads, "
         f"width {model.config.n_embd})"
     )
-    print(f"training: {log['steps']} steps of {log['batch_size']} x {log['context']} tokens")
+    steps, batch, context = log["steps"], log["batch_size"], log["context"]
+    print(f"training: {steps} steps of {batch} x {context} tokens")
     print(
         f"loss: first step {log['losses'][0]:.2f}, last 10 steps "
         f"{sum(log['losses'][-10:]) / 10:.2f}"
@@ -184,8 +198,8 @@ def example_summary(trained_gpt2):
 
 # --8<-- [start:before-after]
 def example_before_after(trained_gpt2):
-    """The same prompt, continued by the untrained model (random weights) and by the trained
-    one, both greedy (always the most likely next token)."""
+    """The same prompt, continued by the untrained model (random weights) and by the
+    trained one, both greedy (always the most likely next token)."""
     import torch
     from transformers import GPT2LMHeadModel
 

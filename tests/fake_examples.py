@@ -32,6 +32,16 @@ def example_takes_encoder(encoder):
     print(f"got {encoder}")
 
 
+def example_data():
+    """Returns data a model might produce, for a widget."""
+    return {"tokens": ["</script><script>alert(1)</script>", "<!--", "a & b"], "logits": [1.5, -2]}
+
+
+def example_not_json():
+    """Returns data JSON cannot hold."""
+    return {"scores": {1, 2}}
+
+
 def example_warns():
     """Prints, warns as Python and as transformers do, prints again."""
     import warnings

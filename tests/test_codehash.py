@@ -94,6 +94,20 @@ def test_example_without_docstring_is_refused(package_copy: Path):
         discover_examples(package_copy)
 
 
+def test_layout_and_comments_change_no_hash_code_does(package_copy: Path):
+    before = hashes(package_copy)
+    path = package_copy / "tokenization.py"
+    edit(
+        path,
+        "    vocab = tokenizer.get_vocab()",
+        "    # a new comment\n    vocab = (\n        tokenizer.get_vocab()\n    )",
+    )
+    assert hashes(package_copy) == before  # reformatting re-renders nothing
+    edit(path, "n_vocab_samples: int = 10", "n_vocab_samples: int = 11")
+    changed = {k for k, v in hashes(package_copy).items() if v != before[k]}
+    assert changed == {"tokenization-summary"}
+
+
 def test_pinned_sources_read_the_files_once_and_edits_count_after(package_copy: Path):
     """Inside ``pinned_sources`` the package is looked at once (an edit made meanwhile is not
     seen, which is what keeps --check from re-reading files per example); after it, it is."""

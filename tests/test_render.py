@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,31 @@ def test_figures_html_and_escaping(tmp_path: Path):
     script = (generated / "fake-script.md").read_text()
     # Untrusted model text stays inside a fence longer than any backtick run it contains.
     assert "\n````text\n" in script and "<script>alert(1)</script>" in script
+
+
+def test_returned_data_becomes_json_and_a_data_island(tmp_path: Path):
+    """A returned dict is ``<id>.json`` (with its manifest entry) and a JSON data island in the
+    fragment that no string in it can close; data JSON cannot hold is a clear failure."""
+    generated = tmp_path / "generated"
+    examples = [fake_example("example_data"), fake_example("example_not_json")]
+    outcomes, _ = render(examples, examples, SETTINGS, generated, False)
+    assert [o.status for o in outcomes] == ["executed", "failed"]
+    assert "fake-not-json (tests/fake_examples.py:1)" in outcomes[1].error
+    assert "returned data that is not JSON" in outcomes[1].error
+    data = {"tokens": ["</script><script>alert(1)</script>", "<!--", "a & b"], "logits": [1.5, -2]}
+    assert json.loads((generated / "fake-data.json").read_text()) == data
+    entry = mf.Manifest.read(generated).entries["fake-data"]
+    assert set(entry.outputs) == {"fake-data.json", "fake-data.md"}
+    fragment = (generated / "fake-data.md").read_text()
+    island = re.search(
+        r'<script type="application/json" id="data-fake-data" class="lecture-data">(.*?)</script>',
+        fragment,
+    )
+    assert island and json.loads(island[1]) == data  # JSON reads \u003c back as <
+    assert fragment.count("<script") == 1 and fragment.count("</script") == 1
+    assert "<!--" not in fragment and "a & b" not in fragment
+    problems, stale, refresh = mf.check(examples[:1], SETTINGS, generated)
+    assert (stale, refresh) == ([], [])  # the fragment is rebuilt from the .json alone
 
 
 def test_render_is_reproducible_byte_for_byte(tmp_path: Path):

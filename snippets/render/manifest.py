@@ -7,7 +7,7 @@ Layout of ``docs/generated/``::
 
     manifest.json        one entry per example: key, its parts, provenance, output checksums
     timings.json         duration of each example's last execution (the build report's table)
-    <id>.txt / .png / .html   the raw outputs
+    <id>.txt / .png / .html / .json   the raw outputs (.json: data an example returned)
     <id>.md              the fragment a page includes: output block plus caption
 """
 
@@ -325,10 +325,12 @@ def current_fragment(example: Example, entry: Entry, generated: Path) -> str:
     from snippets.render.outputs import Captured, fragment
 
     text_file = generated / f"{example.id}.txt"
+    data_file = generated / f"{example.id}.json"
     captured = Captured(
         text=text_file.read_text(encoding="utf-8") if text_file.exists() else "",
         png=b"" if (generated / f"{example.id}.png").exists() else None,
         html="" if (generated / f"{example.id}.html").exists() else None,
+        data=read_json(data_file, None),
     )
     return fragment(example, captured, entry.profile, entry.device_name)
 

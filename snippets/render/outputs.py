@@ -1,13 +1,19 @@
 """Turning what an example produced into files, and the fragment a page includes.
 
 Model outputs are untrusted text: it goes into fenced code blocks (which the site escapes) or
-through :func:`html.escape`; nothing an example prints becomes raw HTML on a page.
+through :func:`html.escape`; nothing an example prints becomes raw HTML on a page. Data an example
+returns (a dict or list) is written as ``<id>.json`` and reaches the page as a JSON data island,
+``<script type="application/json" id="data-<id>">``, with ``<``, ``>`` and ``&`` written as
+``\\u003c``, ``\\u003e``, ``\\u0026`` so that no string in it can end the script element; a
+widget on the page reads it with ``JSON.parse`` (this works from ``file://``, where ``fetch``
+does not).
 """
 
 from __future__ import annotations
 
 import html
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +24,19 @@ from snippets.render.examples import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_URL_PREFIX = "https://github.com/"  # only for display; the caption links are relative
+# JSON inside <script>: no string can close the element or open an HTML comment in it.
+SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 @dataclass
 class Captured:
-    """What one example produced: printed text, at most one figure, at most one HTML view."""
+    """What one example produced: printed text, at most one figure, at most one HTML view,
+    at most one piece of data (what JSON can hold: dicts, lists, strings, numbers, booleans)."""
 
     text: str = ""
     png: bytes | None = None
     html: str | None = None
+    data: Any = None
     extra: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -44,6 +54,28 @@ def figure_png(figure: Any) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def data_json(data: Any, where: str) -> str:
+    """``data`` as the text of ``<id>.json``: indented, UTF-8 kept, keys in the example's order.
+
+    Raises:
+        TypeError: ``data`` holds something JSON cannot (a tensor, NaN, a set); ``where`` (the
+            example) is named in the message.
+    """
+    try:
+        return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{where} returned data that is not JSON ({error}): return dicts, lists, str, int, "
+            "float (not NaN) and bool; convert tensors with .tolist()"
+        ) from None
+
+
+def script_json(data: Any) -> str:
+    """``data`` as JSON that is safe inside an HTML ``<script>`` element (``<``, ``>``, ``&``
+    escaped as ``\\u003c``, ``\\u003e``, ``\\u0026``: JSON.parse reads them back)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(SCRIPT_SAFE)
 
 
 def longest_backtick_run(text: str) -> int:
@@ -75,6 +107,11 @@ def fragment(example: Example, captured: Captured, profile: str, device_label: s
     provenance = provenance_line(example, profile, device_label)
     stand_ins = [role(r) for r in example.roles if role(r).is_stand_in(profile)]
     blocks = []
+    if captured.data is not None:
+        blocks.append(
+            f'<script type="application/json" id="data-{example.id}" class="lecture-data">'
+            f"{script_json(captured.data)}</script>"
+        )
     if captured.html is not None:
         blocks.append(
             f'<div class="bertviz-view" markdown="0"><iframe src="generated/{example.id}.html" '

@@ -20,11 +20,18 @@ from typing import Any
 
 from snippets.codehash import closure, package_modules
 from snippets.offline import INFERENCE_THREADS
-from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, hub_repositories, load
+from snippets.profiles import (
+    PROFILES,
+    ROLES,
+    ModelUnavailableError,
+    checkpoint,
+    hub_repositories,
+    load,
+)
 from snippets.render import capture
 from snippets.render import manifest as mf
 from snippets.render.examples import Example
-from snippets.render.outputs import Captured, figure_png, fragment, scrub_paths
+from snippets.render.outputs import Captured, data_json, figure_png, fragment, scrub_paths
 
 
 class RenderError(RuntimeError):
@@ -163,6 +170,7 @@ class ModelStore:
         self.load_seconds: dict[str, float] = {}  # includes training a stand-in, if needed
         self.import_seconds: float | None = None  # importing libraries before the examples
         self._failed: dict[str, Exception] = {}  # a role that failed once fails at once after
+        self.load_warnings: dict[str, list[str]] = {}  # declared ones, for the render's report
 
     def get(self, role: str) -> Any:
         if role in self._failed:
@@ -170,13 +178,12 @@ class ModelStore:
         if role not in self._loaded:
             start = time.perf_counter()
             try:
+                # Make the offline folder first (training a stand-in warns about training,
+                # on the console); what is checked is what loading the checkpoint warns.
+                checkpoint(role, self.profile, self.device)
                 with capture.capture() as output:
                     value = load(role, self.profile, self.device)
-                if output.warnings:  # a load is no example: nothing can show its warnings
-                    raise UnexpectedWarningError(
-                        f"loading model role {role!r} ({self.profile} profile) warned: "
-                        f"{output.warnings}; fix the cause in its loader or in the checkpoint"
-                    )
+                self.load_warnings[role] = check_load_warnings(role, self.profile, output.warnings)
             except Exception as error:
                 self._failed[role] = error
                 raise
@@ -234,8 +241,12 @@ def _failure_location(example: Example, error: BaseException) -> str:
 def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     """Run one example and capture what it prints, returns and draws.
 
+    A returned dict or list is data (``<id>.json``, and a JSON data island on the page for a
+    widget to read); it must hold only what JSON can.
+
     Raises:
-        whatever the example raises; ``TypeError`` if it returns something that cannot be shown.
+        whatever the example raises; ``TypeError`` if it returns something that cannot be shown
+        or data that is not JSON.
     """
     import matplotlib
 
@@ -259,6 +270,9 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
         captured.png = figure_png(result)
     elif hasattr(result, "data") and type(result).__name__ == "HTML":  # IPython HTML (bertviz)
         captured.html = result.data
+    elif isinstance(result, dict | list):
+        data_json(result, f"{example.id} ({example.path}:{example.line})")  # raises if not JSON
+        captured.data = result
     elif isinstance(result, str):
         captured.text += result if result.endswith("\n") else result + "\n"
     else:
@@ -296,6 +310,27 @@ def check_warnings(example: Example, emitted: list[str]) -> None:
         )
 
 
+def check_load_warnings(role: str, profile: str, emitted: list[str]) -> list[str]:
+    """What loading ``role`` warned, if ``[load.<role>.<profile>]`` of
+    ``docs/expected-warnings.toml`` declares exactly that.
+
+    Raises:
+        UnexpectedWarningError: an undeclared warning, or a declared one that did not come.
+    """
+    from snippets.render.examples import read_expected_load_warnings
+
+    expected = read_expected_load_warnings().get((role, profile), ())
+    unexpected, absent = capture.undeclared(emitted, expected), capture.missing(emitted, expected)
+    if unexpected or absent:
+        raise UnexpectedWarningError(
+            f"loading model role {role!r} ({profile} profile) warned {unexpected or 'nothing'}"
+            f"{f', not the declared {absent}' if absent else ''}: fix the cause in its loader or "
+            f"checkpoint, or declare it in docs/expected-warnings.toml as [load.{role}.{profile}] "
+            'warnings = ["<part of the message>"] and explain it where the page shows the loader'
+        )
+    return emitted
+
+
 def write_assets(
     example: Example, captured: Captured, profile: str, label: str, generated: Path
 ) -> dict[str, str]:
@@ -305,6 +340,8 @@ def write_assets(
         files[f"{example.id}.txt"] = captured.text
     if captured.png is not None:
         files[f"{example.id}.png"] = captured.png
+    if captured.data is not None:
+        files[f"{example.id}.json"] = data_json(captured.data, example.id)
     if captured.html is not None:
         from snippets.render.views import make_self_contained
 

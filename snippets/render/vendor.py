@@ -7,6 +7,8 @@ their sha256 in ``VENDOR.json``. The files are committed, so building the site n
 
 Why these versions: bertviz 1.4 asks for d3 5.7.0 and jQuery 2.0.0 from a CDN. npm has no
 jQuery 2.0.0, so the nearest 2.x release with the same API (2.2.4) stands in for it.
+gpt-tokenizer 3.4.0 is the last release with a browser bundle (``dist/*.js``, a classic script
+that sets a global); 4.x ships ES modules only, which browsers refuse to load from ``file://``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ VENDORED = [
     # from file:// (browsers refuse Web Workers there); its default copy comes from unpkg.com.
     ("iframe-worker@1.0.4", "shim/index.js", "iframe-worker/shim.js"),
     ("iframe-worker@1.0.4", "LICENSE", "iframe-worker/LICENSE"),  # the shim has no header
+    # GPT-2's byte-level BPE in the browser (the tokenization page's playground): r50k_base is
+    # GPT-2's encoding, its 50257 tokens and merges embedded in the bundle.
+    ("gpt-tokenizer@3.4.0", "dist/r50k_base.js", "gpt-tokenizer/r50k_base.js"),
+    ("gpt-tokenizer@3.4.0", "LICENSE", "gpt-tokenizer/LICENSE"),
 ]
 
 

@@ -22,6 +22,7 @@ import html
 import json
 import re
 
+from snippets.render.outputs import SCRIPT_SAFE
 from snippets.render.vendor import VENDOR_DIR
 
 _CDN_SCRIPT = re.compile(r'<script src="https://[^"]*require[^"]*"></script>')
@@ -34,7 +35,6 @@ _VIS_ID = re.compile(r"bertviz-[0-9a-f]{32}")
 _PARAMS_START = re.compile(r"^[ \t]*const params = ", re.MULTILINE)
 _PARAMS_SLOT = "/*bertviz-params*/"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]+")
-_HTML_SPECIAL = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 # Attention weights are embedded to 4 decimals: finer than a reader can see in a line's opacity,
 # and coarse enough that the view's bytes do not depend on how many threads summed the floats.
 WEIGHT_DECIMALS = 4
@@ -117,7 +117,7 @@ def make_self_contained(view_html: str, view_id: str) -> str:
     body = _CDN_SCRIPT.sub("", body)
     body = _REQUIRE_CONFIG.sub("", body)
     body = _VIS_ID.sub(f"bertviz-{view_id}", body)
-    body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(_HTML_SPECIAL), 1)
+    body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(SCRIPT_SAFE), 1)
     return "\n".join(
         [
             "<!doctype html>",
