@@ -76,12 +76,12 @@ def example_similarity(encoder):
     _, _, v = torch.linalg.svd(centred, full_matrices=False)
     projected = centred @ v[:2].T  # (W, 2): the two principal components
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 4))
-    image = left.imshow(similarity, cmap="viridis")
+    image = left.imshow(similarity.numpy(), cmap="viridis")  # matplotlib takes NumPy arrays
     left.set_xticks(range(len(WORDS)), WORDS, rotation=90)
     left.set_yticks(range(len(WORDS)), WORDS)
     left.set_title("cosine similarity")
     fig.colorbar(image, ax=left, shrink=0.8)
-    right.scatter(projected[:, 0], projected[:, 1], s=12)
+    right.scatter(*projected.T.numpy(), s=12)
     # Each word's label goes on the side of its point away from its group's centre, so that
     # two words that land on the same spot (car and truck) get their labels on either side.
     point = dict(zip(WORDS, projected.tolist(), strict=True))
