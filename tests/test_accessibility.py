@@ -183,7 +183,7 @@ def violations(report: dict, owner: str, impacts=BLOCKING_IMPACTS) -> list[str]:
                 if node["owner"] == owner:
                     lines.append(
                         f"{where}: {violation['id']} ({violation['impact']}) {node['target']}: "
-                        f"{node['summary'].splitlines()[-1].strip()}"
+                        f"{(node['summary'].splitlines()[1:] or [''])[0].strip()}"
                     )
     return lines
 

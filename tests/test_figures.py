@@ -96,6 +96,7 @@ def store():
     return ModelStore("offline", "cpu")
 
 
+@pytest.mark.slow  # loads (or, on a fresh machine, trains) the offline profile's models
 @pytest.mark.parametrize("example", _figure_examples(), ids=lambda e: e.id)
 def test_lecture_figure_reads_cleanly(example, store):
     from snippets.profiles import ROLES
