@@ -5,7 +5,9 @@ tag and bertviz's ``require.config`` (which points at the CDNs) are removed, d3 
 inlined *before* require.js (so they set globals instead of registering anonymous AMD modules)
 and are then registered under the names bertviz asks for. The random element id is replaced by
 the example id, so the same attentions give the same bytes. A last small script scales the
-view down to the width of its frame when bertviz draws it wider.
+view down to the width of its frame when bertviz draws it wider. bertviz writes its menus as
+``Layer: <select id="layer">`` with the word beside the menu but not tied to it, so a screen reader
+announces an unnamed list: each one is wrapped in a ``<label>``, which names it.
 
 The tokens are untrusted text that bertviz writes into a ``<script>`` as JSON, twice: after
 ``const params = `` and again, raw, in the comment that follows on the same line. The JSON is read
@@ -34,6 +36,9 @@ _VIS_ID = re.compile(r"bertviz-[0-9a-f]{32}")
 _PARAMS_START = re.compile(r"^[ \t]*const params = ", re.MULTILINE)
 _PARAMS_SLOT = "/*bertviz-params*/"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]+")
+# bertviz's menus: ``Layer: <select id="layer"></select>`` (options are added by its script) and,
+# for encoder-decoder models, ``Attention: <select id="filter">...</select>``.
+_MENU = re.compile(r'(\w+):\s*(<select id="\w+">.*?</select>)', re.DOTALL)
 
 
 # bertviz draws at a fixed width (the model view is 970 px wide), wider than the page's text
@@ -63,6 +68,18 @@ _FIT_TO_WIDTH = """<script>/* Fit the view to the frame's width (added for the l
 def _script(name: str) -> str:
     code = (VENDOR_DIR / name).read_text(encoding="utf-8")
     return f"<script>/* {name}, vendored from npm (see VENDOR.json) */\n{code}\n</script>"
+
+
+def label_menus(body: str) -> str:
+    """Wrap each of bertviz's ``Word: <select ...>`` menus in a ``<label>``, which names it.
+
+    Raises:
+        ValueError: a ``<select>`` that is not in that form (bertviz's layout changed).
+    """
+    labelled, count = _MENU.subn(r"<label>\1: \2</label>", body)
+    if count != body.count("<select"):
+        raise ValueError("a bertviz menu (<select>) without its 'Word:' label: layout changed")
+    return labelled
 
 
 def make_self_contained(view_html: str, view_id: str) -> str:
@@ -101,6 +118,7 @@ def make_self_contained(view_html: str, view_id: str) -> str:
     body = _CDN_SCRIPT.sub("", body)
     body = _REQUIRE_CONFIG.sub("", body)
     body = _VIS_ID.sub(f"bertviz-{view_id}", body)
+    body = label_menus(body)
     body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(SCRIPT_SAFE), 1)
     return "\n".join(
         [
