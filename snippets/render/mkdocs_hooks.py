@@ -146,11 +146,43 @@ def on_post_page(output: str, page, config) -> str:
     return output
 
 
+# Without site_url MkDocs gives 404.html root-absolute URLs ("/assets/..."), which from disk
+# point at the disk's root: the page would load no style sheet. It lies at the site's root, so
+# the same URLs without the leading slash are right wherever the site is opened from.
+_ROOT_ABSOLUTE = re.compile(r'\b(href|src)="/(?!/)')
+
+
+def relative_404(text: str) -> str:
+    """``404.html`` with root-absolute URLs made relative to the site's root (where it lies)."""
+    text = _ROOT_ABSOLUTE.sub(r'\1="', text)
+    return text.replace('"base": "/"', '"base": "."').replace('new URL("/",', 'new URL(".",')
+
+
 def on_post_build(config) -> None:
-    """The print page is assembled by print-site after the pages: clean it too."""
-    print_page = Path(config["site_dir"]) / "print_page.html"
+    """Without ``site_url``: 404.html made to work from disk, and no sitemap (its entries must be
+    absolute URLs, which only ``site_url`` can give; MkDocs would write an empty one). Then the
+    print page, assembled by print-site after the pages, cleaned and made whole
+    (:mod:`snippets.render.print_page`)."""
+    from mkdocs_print_site_plugin.urls import get_page_key
+
+    from snippets.render.print_page import tidy
+
+    site_dir = Path(config["site_dir"])
+    if not config.get("site_url"):
+        page_404 = site_dir / "404.html"
+        if page_404.exists():
+            page_404.write_text(relative_404(page_404.read_text(encoding="utf-8")), "utf-8")
+        for sitemap in ("sitemap.xml", "sitemap.xml.gz"):
+            (site_dir / sitemap).unlink(missing_ok=True)
+    print_page = site_dir / "print_page.html"
     if print_page.exists():
+        pages = {
+            get_page_key(path.relative_to(site_dir).as_posix()): path.relative_to(
+                site_dir
+            ).as_posix()
+            for path in site_dir.rglob("*.html")
+        }
         text = print_page.read_text(encoding="utf-8")
-        cleaned = _MERMAID_LOADER.sub("", text)
+        cleaned = tidy(_MERMAID_LOADER.sub("", text), pages)
         if cleaned != text:
             print_page.write_text(cleaned, encoding="utf-8")
