@@ -98,17 +98,16 @@ def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str
 
 
 def notebook_banner(notebook: str, extra: dict) -> str:
-    """An "Open in Colab" / download line for pages whose code is in ``notebook``."""
-    repository = extra.get("colab_repository")
-    if not repository:
-        return ""
-    branch = extra.get("colab_branch", "main")
-    colab = (f"https://colab.research.google.com/github/{repository}/blob/{branch}/"
-             f"docs/notebooks/{notebook}.ipynb")  # fmt: skip
+    """The line for pages whose code is in ``notebook``: download it, read it here, and "Open in
+    Colab" only when ``extra.colab_repository`` names the repository that holds this project
+    (no default that would point elsewhere)."""
+    from snippets.render.notebooks import colab_link
+
+    colab = colab_link(notebook, extra=extra)
     return (
         f'<p class="notebook-banner print-hide">Run this page\'s code: '
-        f'<a href="{html.escape(colab)}">Open in Colab</a> · '
-        f'<a href="notebooks/{notebook}.ipynb" download>download the notebook</a> · '
+        + (f'<a href="{html.escape(colab)}">Open in Colab</a> · ' if colab else "")
+        + f'<a href="notebooks/{notebook}.ipynb" download>download the notebook</a> · '
         f'<a href="notebooks/{notebook}.html">read it here</a></p>\n\n'
     )
 
