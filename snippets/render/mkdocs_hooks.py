@@ -105,7 +105,7 @@ def notebook_banner(notebook: str, extra: dict) -> str:
 
     colab = colab_link(notebook, extra=extra)
     return (
-        f'<p class="notebook-banner print-hide">Run this page\'s code: '
+        '<p class="notebook-banner print-hide">Run this page\'s code: '
         + (f'<a href="{html.escape(colab)}">Open in Colab</a> · ' if colab else "")
         + f'<a href="notebooks/{notebook}.ipynb" download>download the notebook</a> · '
         f'<a href="notebooks/{notebook}.html">read it here</a></p>\n\n'
