@@ -112,10 +112,27 @@ def notebook_banner(notebook: str, extra: dict) -> str:
     )
 
 
+def _bibliography(docs_dir: Path) -> dict[str, dict]:
+    from snippets.render import bibliography
+
+    try:
+        return bibliography.load(docs_dir / "references.json")
+    except bibliography.BibliographyError as error:
+        raise PluginError(str(error)) from error
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    from snippets.render import bibliography
     from snippets.render.notebooks import included_examples, notebook_of
 
     src = page.file.src_uri
+    if bibliography.CITATION.search(markdown) or bibliography.MARKER in markdown:
+        entries = _bibliography(Path(config["docs_dir"]))
+        try:
+            markdown = bibliography.cite(markdown, entries, src)
+        except bibliography.BibliographyError as error:
+            raise PluginError(str(error)) from error
+        markdown = markdown.replace(bibliography.MARKER, bibliography.references_markdown(entries))
     if src.endswith(".md") and "/" not in src and included_examples(markdown):
         notebook = notebook_of(src)
         heading, _, rest = markdown.partition("\n")
