@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,12 +37,16 @@ def nav_pages() -> list[tuple[str, str]]:
     Nested sections are flattened; the notebooks are left out, as the print page leaves them out.
     """
     config = read_config(REPO_ROOT / "mkdocs.yml")
+    plugins = {k: v for p in config["plugins"] if isinstance(p, dict) for k, v in p.items()}
+    left_out = set(plugins["print-site"]["exclude"])  # the maintainers' pages
     pages = []
     for entry in config["nav"]:
         for title, page in entry.items():
             children = page if isinstance(page, list) else [{title: page}]
             for child in children:
-                pages.extend((t, p) for t, p in child.items() if p.endswith(".md"))
+                pages.extend(
+                    (t, p) for t, p in child.items() if p.endswith(".md") and p not in left_out
+                )
     return pages
 
 
@@ -104,9 +109,66 @@ def test_pdf_has_a_cover_a_numbered_contents_and_every_section(printed):
     contents = " ".join(" ".join(pages[1:3]).split())
     assert "Contents" in contents
     text = " ".join(" ".join(pages).split())
-    for number, (title, page) in enumerate(nav_pages(), start=1):
-        assert f"{number} {title}" in contents, f"contents entry {number} {title!r}"
+    for number, (_, page) in enumerate(nav_pages(), start=1):
+        assert re.search(rf"{number} {re.escape(page_h1(page))} \d+", contents), (
+            f"contents entry {number} {page_h1(page)!r} with its page number"
+        )
         assert f"{number} {page_h1(page)}" in text, f"numbered chapter heading of {page}"
+    # sections, numbered, with the page they start on
+    assert re.search(r"2\.1 Sequences as probabilities \d+", contents)
+    assert len(re.findall(r"\b\d+\.\d+ [A-Z0-9][^\d]+ \d+", contents)) > 30
+    for left_out in ("Rendering on a GPU", "Build report", "Notebooks"):
+        assert left_out not in contents, f"{left_out!r} is not in the students' handout"
+    assert "Archit Vasan" in pages[0] and "Varuni Sastri" in pages[0], "the cover credits"
+
+
+def page_fill(pdf_path: Path, folder: Path) -> list[float]:
+    """How far down its body each page is filled (0: empty, 1: to the foot), from the pages
+    rendered at 50 dpi by pdftoppm: the lowest row with ink above the footer, measured against
+    the lowest such row of any page."""
+    import numpy as np
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-r", "50", "-gray", str(pdf_path), str(folder / "p")], check=True)
+    lows, tops = [], []
+    for image in sorted(folder.glob("p-*.pgm")):
+        ink = np.where((np.asarray(Image.open(image)) < 250).any(axis=1))[0]
+        height = Image.open(image).height
+        body = ink[ink < 0.93 * height]  # the footer ("Page N") lies below
+        lows.append(body.max() if body.size else 0)
+        tops.append(body.min() if body.size else height)
+    top, bottom = min(tops), max(lows)
+    return [max(0.0, (low - top) / (bottom - top)) for low in lows]
+
+
+@needs_chromium
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="no pdftoppm (poppler-utils)")
+def test_no_mid_chapter_page_is_more_than_half_blank(printed, tmp_path):
+    site, out, _, _ = printed
+    starts = pdf.destination_pages(out)
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((site / "print_page.html").read_text(encoding="utf-8"), "html.parser")
+    chapters = [s["id"] for s in soup.select("#print-site-page section.print-page[id]")]
+    first_pages = sorted({starts[c] for c in chapters})
+    fill = page_fill(out, tmp_path)
+    ends = {p - 1 for p in first_pages} | {len(fill)} | set(range(1, first_pages[0]))
+    half_blank = [(n, round(f, 2)) for n, f in enumerate(fill, 1) if n not in ends and f < 0.5]
+    assert not half_blank, f"mid-chapter pages under half full (page, fill): {half_blank}"
+    assert len(first_pages) == len(nav_pages()), "every chapter starts a page; none is empty"
+
+
+@needs_chromium
+def test_every_cited_work_is_printed_with_its_doi_or_url(printed):
+    from snippets.render import bibliography
+
+    site, _, _, pages = printed
+    text = flat("".join(pages))
+    for key, entry in bibliography.load(REPO_ROOT / "docs" / "references.json").items():
+        label, _ = bibliography.links(entry)[0]
+        assert flat(label) in text, f"{key}: {label} is not printed"
+        assert flat(entry["title"]) in text, f"{key}: title not printed"
+    assert (site / pdf.PDF_NAME).is_file(), "the site's copy of the PDF, linked from its pages"
 
 
 @needs_chromium
