@@ -257,3 +257,57 @@ def test_chromium_command_prints_offline_from_a_file_url(tmp_path):
         command
     )
     assert "--host-resolver-rules=MAP * ~NOTFOUND" in command
+
+
+@needs_chromium
+def test_headings_are_kept_with_what_follows(printed):
+    """No h2-h4 heading lies at a page's foot: each starts at least 120 pt (about six lines of
+    text) above the bottom of its page (PDF coordinates: 0 at the bottom)."""
+    from bs4 import BeautifulSoup
+
+    site, _, reader, _ = printed
+    soup = BeautifulSoup((site / "print_page.html").read_text(encoding="utf-8"), "html.parser")
+    headings = {h["id"] for h in soup.select("#print-site-page :is(h2, h3, h4)[id]")}
+    tops = {
+        name.lstrip("/"): float(destination["/Top"])
+        for name, destination in reader.named_destinations.items()
+        if name.lstrip("/") in headings
+    }
+    assert len(tops) == len(headings) > 30
+    low = {name: top for name, top in tops.items() if top < 120}
+    assert not low, f"headings at a page's foot (points from the bottom): {low}"
+
+
+def test_code_lines_keep_their_indentation_when_wrapped():
+    """Each line of a code block becomes a block carrying its indentation, and highlighter spans
+    that run across lines are closed and reopened (the print CSS hangs wrapped lines)."""
+    from snippets.render.print_page import _code_lines
+
+    inner = (
+        '<a id="l1"></a><span class="k">def</span> f():\n'
+        '<a id="l2"></a>    <span class="s">"""two\n'
+        '<a id="l3"></a>    lines"""</span>\n'
+    )
+    lines, count, widest = _code_lines(inner)
+    assert count == 3 and widest == len('    lines"""')
+    assert lines.count('<span class="code-line"') == 3
+    assert '--indent: 0"' in lines and lines.count('--indent: 4"') == 2
+    second, third = lines.split('<span class="code-line"')[2:]
+    assert second.endswith('"""two</span>\n</span>')  # the string closed at the line's end
+    assert third.startswith(' style="--indent: 4"><span class="s"><a id="l3">')  # and reopened
+
+
+@needs_chromium
+def test_every_code_line_of_the_print_page_carries_its_indentation(printed):
+    from bs4 import BeautifulSoup
+
+    site, _, _, _ = printed
+    soup = BeautifulSoup((site / "print_page.html").read_text(encoding="utf-8"), "html.parser")
+    blocks = soup.select("#print-site-page pre > code")
+    assert len(blocks) > 50
+    for code in blocks:
+        for line in code.select(":scope > span.code-line"):
+            text = line.get_text().rstrip("\n")
+            indent = len(text) - len(text.lstrip(" "))
+            assert line["style"] == f"--indent: {indent}", text
+        assert code.parent["style"].startswith("--cols: ")
