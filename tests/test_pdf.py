@@ -153,7 +153,9 @@ def test_no_mid_chapter_page_is_more_than_half_blank(printed, tmp_path):
     first_pages = sorted({starts[c] for c in chapters})
     fill = page_fill(out, tmp_path)
     ends = {p - 1 for p in first_pages} | {len(fill)} | set(range(1, first_pages[0]))
-    half_blank = [(n, round(f, 2)) for n, f in enumerate(fill, 1) if n not in ends and f < 0.5]
+    half_blank = [
+        (n, round(float(f), 2)) for n, f in enumerate(fill, 1) if n not in ends and f < 0.5
+    ]
     assert not half_blank, f"mid-chapter pages under half full (page, fill): {half_blank}"
     assert len(first_pages) == len(nav_pages()), "every chapter starts a page; none is empty"
 
@@ -279,9 +281,10 @@ def test_headings_are_kept_with_what_follows(printed):
 
 
 def test_code_lines_keep_their_indentation_when_wrapped():
-    """Each line of a code block becomes a block carrying its indentation, and highlighter spans
-    that run across lines are closed and reopened (the print CSS hangs wrapped lines)."""
-    from snippets.render.print_page import _code_lines
+    """Each line of a code block becomes a block saying where its continuation starts, and
+    highlighter spans that run across lines are closed and reopened (the print CSS hangs
+    wrapped lines: code right of its indentation, text tables under their last column)."""
+    from snippets.render.print_page import _code_lines, hang
 
     inner = (
         '<a id="l1"></a><span class="k">def</span> f():\n'
@@ -291,23 +294,33 @@ def test_code_lines_keep_their_indentation_when_wrapped():
     lines, count, widest = _code_lines(inner)
     assert count == 3 and widest == len('    lines"""')
     assert lines.count('<span class="code-line"') == 3
-    assert '--indent: 0"' in lines and lines.count('--indent: 4"') == 2
+    assert '--hang: 4"' in lines and lines.count('--hang: 8"') == 2
     second, third = lines.split('<span class="code-line"')[2:]
     assert second.endswith('"""two</span>\n</span>')  # the string closed at the line's end
-    assert third.startswith(' style="--indent: 4"><span class="s"><a id="l3">')  # and reopened
+    assert third.startswith(' style="--hang: 8"><span class="s"><a id="l3">')  # and reopened
+    # a row of a text table hangs under its last column
+    row = "| T=1.8, top-k 0     | ' sweetline constants manualCa tubing inhabitedGUI confident'"
+    assert hang(row, table=True) == row.index("' sweetline") == 23
+    assert hang("characters  84 tokens: ['C', 'o']", table=True) == len("characters  ")
+    assert hang("    x = [1, 2]", table=True) == hang("    x = [1,  2]", table=False) == 8
 
 
 @needs_chromium
 def test_every_code_line_of_the_print_page_carries_its_indentation(printed):
     from bs4 import BeautifulSoup
 
+    from snippets.render.print_page import hang
+
     site, _, _, _ = printed
     soup = BeautifulSoup((site / "print_page.html").read_text(encoding="utf-8"), "html.parser")
     blocks = soup.select("#print-site-page pre > code")
     assert len(blocks) > 50
     for code in blocks:
+        table = code.find_parent("figure", class_="lecture-output") is not None
         for line in code.select(":scope > span.code-line"):
             text = line.get_text().rstrip("\n")
-            indent = len(text) - len(text.lstrip(" "))
-            assert line["style"] == f"--indent: {indent}", text
+            assert line["style"] == f"--hang: {hang(text, table=table)}", text
+            if not table:
+                indent = len(text) - len(text.lstrip(" "))
+                assert hang(text, table=False) == indent + 4
         assert code.parent["style"].startswith("--cols: ")

@@ -13,8 +13,9 @@ BeautifulSoup and:
 * writes the contents itself, with the numbered sections of each chapter (the plugin's script
   copies the sidebar, which lists chapters only), each entry with a slot for its page number
   that :mod:`snippets.render.pdf` fills in;
-* wraps each line of code and text output in a block of its own that carries its indentation,
-  so that a line wrapped on paper continues under its own indentation (a hanging indent), and
+* wraps each line of code and text output in a block of its own that says where its
+  continuation starts, so that a line wrapped on paper continues right of its own indentation
+  (code) or under its table's last column (text outputs): a hanging indent; and
   gives each block its widest line (``--cols``) so that print CSS can shrink a wide table to the
   page instead of wrapping it (``docs/assets/lecture.css``).
 """
@@ -123,10 +124,31 @@ def _contents(soup: BeautifulSoup, root: Tag) -> None:
     nav.append(listing)
 
 
-def _code_lines(inner: str) -> tuple[str, int, int]:
-    """Wrap each line of a code block's HTML in ``<span class="code-line">`` carrying its
-    indentation (``--indent``, in characters), closing and reopening the highlighter's spans
-    that run across lines. Returns ``(html, number of lines, longest line in characters)``."""
+_COLUMN = re.compile(r"(?:\|\s*|\s{2,})(?=\S)")  # where a column of a text table starts
+TABLE_COLUMN_WITHIN = 40  # a continuation hangs under a column that starts this far at most
+CODE_HANG = 4  # a wrapped line of code continues 4 characters right of its indentation
+
+
+def hang(text: str, *, table: bool) -> int:
+    """Where the continuation of ``text`` (one line) starts when it wraps, in characters: its
+    indentation plus four for code; for a text output (``table``), under the last column that
+    starts within the first 40 characters (``| T=1.8 | ' sweetline ...`` continues under the
+    quote), else as code does."""
+    indent = len(text) - len(text.lstrip(" "))
+    if table:
+        starts = [
+            m.end() for m in _COLUMN.finditer(text) if indent < m.end() <= TABLE_COLUMN_WITHIN
+        ]
+        if starts:
+            return starts[-1]
+    return indent + CODE_HANG
+
+
+def _code_lines(inner: str, *, table: bool = False) -> tuple[str, int, int]:
+    """Wrap each line of a code block's HTML in ``<span class="code-line">`` carrying where its
+    continuation starts when it wraps (``--hang``, in characters, see :func:`hang`), closing and
+    reopening the highlighter's spans that run across lines. Returns ``(html, number of lines,
+    longest line in characters)``."""
     lines = inner.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -141,9 +163,8 @@ def _code_lines(inner: str) -> tuple[str, int, int]:
                 stack.append(match[0])
         text = html.unescape(_TAG.sub("", line))
         widest = max(widest, len(text))
-        indent = len(text) - len(text.lstrip(" "))
         out.append(
-            f'<span class="code-line" style="--indent: {indent}">'
+            f'<span class="code-line" style="--hang: {hang(text, table=table)}">'
             f"{opened}{line}{'</span>' * len(stack)}\n</span>"
         )
     return "".join(out), len(lines), widest
@@ -151,7 +172,8 @@ def _code_lines(inner: str) -> tuple[str, int, int]:
 
 def _hanging_code(root: Tag) -> None:
     for code in root.select("pre > code"):
-        new, count, widest = _code_lines(code.decode_contents())
+        output = code.find_parent("figure", class_="lecture-output") is not None
+        new, count, widest = _code_lines(code.decode_contents(), table=output)
         code.clear()
         # Parsed inside a <pre>: elsewhere BeautifulSoup collapses whitespace-only strings,
         # the indentation between two tags.
