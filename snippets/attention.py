@@ -97,7 +97,7 @@ def example_grid(encoder):
     fig, axes = plt.subplots(n_layers, n_heads, figsize=(n_heads * 0.8, n_layers * 0.85))
     for layer, row in enumerate(axes):
         for head, ax in enumerate(row):
-            ax.imshow(attentions[layer][0, head], cmap="Blues", vmin=0, vmax=1)
+            ax.imshow(attentions[layer][0, head].numpy(), cmap="Blues", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if layer == 0:
@@ -132,7 +132,7 @@ def example_it_head(encoder):
     model, tokenizer = encoder
     tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
     layer, head, weight = strongest_head(attentions, tokens.index("it"), tokens.index("animal"))
-    matrix = attentions[layer][0, head]  # (T, T)
+    matrix = attentions[layer][0, head].numpy()  # (T, T), as NumPy for matplotlib
     fig, ax = plt.subplots(figsize=(5.6, 5))
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)

@@ -82,12 +82,12 @@ def example_similarity(encoder):
     _, _, v = torch.linalg.svd(centred, full_matrices=False)
     projected = centred @ v[:2].T  # (W, 2): the two principal components
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    image = left.imshow(similarity, cmap="viridis")
+    image = left.imshow(similarity.numpy(), cmap="viridis")  # matplotlib takes NumPy arrays
     left.set_xticks(range(len(WORDS)), WORDS, rotation=90, fontsize=8)
     left.set_yticks(range(len(WORDS)), WORDS, fontsize=8)
     left.set_title("cosine similarity", fontsize=9)
     fig.colorbar(image, ax=left, shrink=0.8)
-    right.scatter(projected[:, 0], projected[:, 1], s=12)
+    right.scatter(*projected.T.numpy(), s=12)
     for word, (x, y) in zip(WORDS, projected.tolist(), strict=True):
         right.annotate(word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
     right.set_title("projection on two principal components", fontsize=9)

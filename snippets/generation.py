@@ -58,6 +58,50 @@ def example_five_continuations(generator):
 # --8<-- [end:pipeline]
 
 
+# --8<-- [start:one-liner]
+def example_seed_one_liner(generator):
+    """The lecture's one-liner as written: it names no decoding setting, so the pipeline's own
+    defaults decide, and ``max_length=20`` counts the prompt's tokens too."""
+    from transformers import GenerationConfig
+
+    outputs = generator(PROMPT, max_length=20, num_return_sequences=5)
+    prompt_length = len(generator.tokenizer(PROMPT).input_ids)
+    print(f"prompt: {prompt_length} tokens")
+    for number, output in enumerate(outputs, start=1):
+        length = len(generator.tokenizer(output["generated_text"]).input_ids)
+        print(f"{number}. ({length - prompt_length:2} new tokens) {output['generated_text']!r}")
+    # What the pipeline hands to model.generate() for this call: the call's own arguments,
+    # plus the pipeline's defaults for what the call and the model's config leave unset.
+    call = generator._prepare_generate_kwargs({"max_length": 20, "num_return_sequences": 5})
+    print(f"generate() receives: {call}")
+    defaults = GenerationConfig._get_default_generation_params()  # generate()'s last resort
+    print(f"and takes from its own defaults: top_k={defaults['top_k']}, top_p={defaults['top_p']}")
+
+
+# --8<-- [end:one-liner]
+
+
+# --8<-- [start:length-limit]
+def example_length_limit(generator):
+    """A model reads at most as many tokens as it has positions. ``handle_long_generation="hole"``
+    cuts the prompt's oldest tokens to leave room for the new ones, and refuses a request that
+    cannot fit at all."""
+    limit = generator.tokenizer.model_max_length  # 1024 for GPT-2
+    long_prompt = "The kitten found the cake. " * limit + PROMPT  # far more than `limit` tokens
+    print(f"positions: {limit}; the long prompt: {len(generator.tokenizer(long_prompt).input_ids)}")
+    (output,) = generator(
+        long_prompt, max_new_tokens=10, do_sample=False, handle_long_generation="hole"
+    )
+    print(f"continuation: {output['generated_text'][len(long_prompt) :]!r}")
+    try:
+        generator(PROMPT, max_new_tokens=limit, handle_long_generation="hole")
+    except ValueError as error:  # limit new tokens + the prompt cannot fit in limit positions
+        print(f"ValueError: {error}")
+
+
+# --8<-- [end:length-limit]
+
+
 # --8<-- [start:batch]
 PROMPTS = [
     "My dog really wanted to eat icecream because",
@@ -102,6 +146,27 @@ def example_settings_table(generator):
 # --8<-- [end:settings]
 
 
+# --8<-- [start:stop-strings]
+def example_stop_strings(generator):
+    """Stopping at a string rather than a token count: ``stop_strings`` needs the tokenizer too,
+    to find where a string ends among the tokens."""
+    (output,) = generator(
+        PROMPT,
+        max_new_tokens=30,
+        do_sample=False,
+        stop_strings=["."],  # stop once the text generated so far contains a full stop
+        tokenizer=generator.tokenizer,
+    )
+    print(repr(output["generated_text"]))
+    try:
+        generator(PROMPT, max_new_tokens=30, do_sample=False, stop_strings=["."])
+    except ValueError as error:
+        print(f"without tokenizer=: ValueError: {str(error).split('.')[0]}.")
+
+
+# --8<-- [end:stop-strings]
+
+
 # --8<-- [start:temperature]
 def example_temperature(generator):
     """Next-token probabilities after the prompt at three temperatures: low temperature piles
@@ -119,7 +184,7 @@ def example_temperature(generator):
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
     for ax, temperature in zip(axes, (0.5, 1.0, 2.0), strict=True):
         probabilities = torch.softmax(logits / temperature, dim=-1)  # (vocab_size,)
-        ax.bar(range(10), probabilities[top_ids].cpu(), color="tab:blue")
+        ax.bar(range(10), probabilities[top_ids].cpu().numpy(), color="tab:blue")
         ax.set_xticks(range(10), labels, rotation=70, fontsize=7)
         ax.set_title(f"temperature {temperature}", fontsize=9)
     axes[0].set_ylabel("P(next token)")

@@ -110,3 +110,23 @@ def example_wordpiece(encoder):
 
 
 # --8<-- [end:wordpiece]
+
+
+# --8<-- [start:odd-characters]
+def example_bytes_and_unknowns(gpt2_tokenizer, encoder):
+    """Characters outside the vocabulary. GPT-2's byte-level BPE never fails: an emoji becomes
+    pieces of its UTF-8 bytes, and a piece alone decodes to "�" (U+FFFD, the replacement
+    character), since it is no whole character. BERT's WordPiece has no bytes to fall back on:
+    a word it cannot spell becomes [UNK]."""
+    for text in ("😃", "“quoted”", "Привет"):
+        ids = gpt2_tokenizer.encode(text)
+        print(f"{text!r}: {len(text.encode('utf-8'))} UTF-8 bytes -> {len(ids)} GPT-2 tokens")
+        print(f"  tokens:        {gpt2_tokenizer.convert_ids_to_tokens(ids)}  ids {ids}")
+        print(f"  decoded alone: {[gpt2_tokenizer.decode([i]) for i in ids]}")
+        print(f"  all together:  {gpt2_tokenizer.decode(ids)!r}")
+    _, bert_tokenizer = encoder
+    for text in ("I love it 😃😃😃", "猫", "naïve café"):
+        print(f"BERT WordPiece: {text!r} -> {bert_tokenizer.tokenize(text)}")
+
+
+# --8<-- [end:odd-characters]

@@ -30,3 +30,15 @@ def example_script():
 def example_takes_encoder(encoder):
     """Shows what the renderer passed in."""
     print(f"got {encoder}")
+
+
+def example_warns():
+    """Prints, warns as Python and as transformers do, prints again."""
+    import warnings
+
+    from transformers.utils import logging
+
+    print("before")
+    warnings.warn("a Python warning from an example", UserWarning, stacklevel=1)
+    logging.get_logger("transformers.fake").warning_once("a transformers warning")
+    print("after")

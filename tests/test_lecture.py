@@ -183,3 +183,77 @@ def test_a_batch_gives_what_each_prompt_gives_alone(tiny_generator):
     batched = tiny_generator(PROMPTS, batch_size=3, max_new_tokens=8, do_sample=False)
     alone = [tiny_generator(p, max_new_tokens=8, do_sample=False) for p in PROMPTS]
     assert [b[0]["generated_text"] for b in batched] == [a[0]["generated_text"] for a in alone]
+
+
+@pytest.fixture(scope="module")
+def stand_in_generator():
+    """The offline profile's generator: the trained 2-layer GPT-2 with 128 positions."""
+    from snippets.profiles import load
+
+    return load("generator")
+
+
+def test_generation_past_the_positions_warns_then_hole_truncates(stand_in_generator):
+    from snippets.generation import PROMPT
+    from snippets.render.capture import capture
+
+    generator = stand_in_generator
+    long_prompt = "The kitten found the cake. " * 40 + PROMPT
+    with capture() as output, pytest.raises(IndexError):  # what a student meets without help
+        generator(long_prompt, max_new_tokens=5, do_sample=False)
+    ids = generator.tokenizer(long_prompt, return_tensors="pt").input_ids  # (1, 249)
+    assert ids.shape[1] > 128
+    assert f"({ids.shape[1]} > 128)" in output.text  # the tokenizer's warning names the limit
+    (output,) = generator(
+        long_prompt, max_new_tokens=10, do_sample=False, handle_long_generation="hole"
+    )
+    # "hole" keeps the prompt's last 128 - 10 tokens: the same as generating from them directly.
+    kept = ids[:, -118:]
+    direct = generator.model.generate(
+        kept, attention_mask=torch.ones_like(kept), max_new_tokens=10, do_sample=False
+    )
+    new_text = generator.tokenizer.decode(direct[0, 118:], skip_special_tokens=True)
+    assert output["generated_text"] == long_prompt + new_text
+    with pytest.raises(ValueError, match="exceeds the models max length"):
+        generator(PROMPT, max_new_tokens=128, handle_long_generation="hole")
+
+
+def test_the_seed_one_liner_samples_with_the_pipeline_defaults(stand_in_generator):
+    from snippets.generation import example_seed_one_liner
+    from snippets.render.capture import capture
+
+    with capture() as output:
+        example_seed_one_liner(stand_in_generator)
+    assert output.warnings == []  # transformers 5.24 warns about none of it
+    lines = output.text.splitlines()
+    assert lines[0] == "prompt: 9 tokens"
+    new_tokens = [int(line.split("(")[1].split()[0]) for line in lines[1:6]]
+    assert all(1 <= n <= 11 for n in new_tokens)  # max_length=20 counts the 9 prompt tokens
+    assert "'do_sample': True, 'temperature': 0.7}" in lines[6]
+    assert lines[7] == "and takes from its own defaults: top_k=50, top_p=1.0"
+
+
+def test_stop_strings_need_the_tokenizer(stand_in_generator):
+    from snippets.generation import PROMPT
+
+    with pytest.raises(ValueError, match="could not locate a tokenizer"):
+        stand_in_generator(PROMPT, max_new_tokens=30, do_sample=False, stop_strings=["."])
+    (output,) = stand_in_generator(
+        PROMPT,
+        max_new_tokens=30,
+        do_sample=False,
+        stop_strings=["."],
+        tokenizer=stand_in_generator.tokenizer,
+    )
+    continuation = output["generated_text"][len(PROMPT) :]
+    assert continuation.endswith(".") and continuation.count(".") == 1
+
+
+def test_emoji_are_bytes_for_gpt2_and_unknown_for_wordpiece(gpt2_tokenizer, encoder):
+    ids = gpt2_tokenizer.encode("😃")
+    assert ids == [47249, 225]  # U+1F603 is 4 UTF-8 bytes: F0 9F 98 83, in two tokens
+    assert [gpt2_tokenizer.decode([i]) for i in ids] == ["\ufffd", "\ufffd"]
+    assert gpt2_tokenizer.decode(ids) == "😃"
+    bert_tokenizer = encoder[1]
+    assert bert_tokenizer.tokenize("I love it 😃😃😃") == ["i", "love", "it", "[UNK]"]
+    assert bert_tokenizer("😃😃😃").input_ids == [101, 100, 102]  # [CLS] [UNK] [SEP]

@@ -18,6 +18,7 @@ from snippets.codehash import PACKAGE_DIR, function_hash, imported_libraries, pa
 from snippets.profiles import ROLES
 
 ALT_TEXT_FILE = PACKAGE_DIR.parent / "docs" / "alt-text.toml"
+EXPECTED_WARNINGS_FILE = PACKAGE_DIR.parent / "docs" / "expected-warnings.toml"
 # Example parameters that are not model roles: the torch device string.
 EXTRA_PARAMETERS = ("device",)
 
@@ -38,6 +39,8 @@ class Example:
         alt: its entry of ``docs/alt-text.toml`` ("" when it has none).
         code_hash: :func:`~snippets.codehash.function_hash` of the function.
         libraries: the libraries its code imports (directly or through helpers), sorted.
+        expected_warnings: its entry of ``docs/expected-warnings.toml``: a part of each
+            warning it is expected to emit (and show in its output).
     """
 
     id: str
@@ -51,6 +54,7 @@ class Example:
     alt: str
     code_hash: str
     libraries: tuple[str, ...] = ()
+    expected_warnings: tuple[str, ...] = ()
 
 
 class ExampleDefinitionError(ValueError):
@@ -63,20 +67,23 @@ def _caption(node: ast.FunctionDef) -> str:
     return paragraphs[0] if paragraphs else ""
 
 
+def _read_toml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ExampleDefinitionError(f"{path}: not valid TOML ({error})") from error
+
+
 def read_alt_texts(path: Path = ALT_TEXT_FILE) -> dict[str, str]:
     """``{example id: alt text}`` from ``docs/alt-text.toml``.
 
     Raises:
         ExampleDefinitionError: the file is not valid TOML, or an entry has no ``alt`` string.
     """
-    if not path.exists():
-        return {}
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ExampleDefinitionError(f"{path}: not valid TOML ({error})") from error
     texts = {}
-    for example_id, entry in table.items():
+    for example_id, entry in _read_toml(path).items():
         if not isinstance(entry, dict) or not isinstance(entry.get("alt"), str):
             raise ExampleDefinitionError(
                 f'{path}: [{example_id}] needs a line alt = "what the figure shows"'
@@ -85,8 +92,28 @@ def read_alt_texts(path: Path = ALT_TEXT_FILE) -> dict[str, str]:
     return texts
 
 
+def read_expected_warnings(path: Path = EXPECTED_WARNINGS_FILE) -> dict[str, tuple[str, ...]]:
+    """``{example id: (part of a warning, ...)}`` from ``docs/expected-warnings.toml``.
+
+    Raises:
+        ExampleDefinitionError: the file is not valid TOML, or an entry has no ``warnings``
+            list of non-empty strings.
+    """
+    expected = {}
+    for example_id, entry in _read_toml(path).items():
+        parts = entry.get("warnings") if isinstance(entry, dict) else None
+        if not (isinstance(parts, list) and parts and all(isinstance(p, str) and p for p in parts)):
+            raise ExampleDefinitionError(
+                f'{path}: [{example_id}] needs a line warnings = ["part of the warning", ...]'
+            )
+        expected[example_id] = tuple(parts)
+    return expected
+
+
 def discover_examples(
-    package_dir: Path = PACKAGE_DIR, alt_text_file: Path = ALT_TEXT_FILE
+    package_dir: Path = PACKAGE_DIR,
+    alt_text_file: Path = ALT_TEXT_FILE,
+    expected_warnings_file: Path = EXPECTED_WARNINGS_FILE,
 ) -> list[Example]:
     """All examples of the package, in file order.
 
@@ -97,6 +124,7 @@ def discover_examples(
     root = package_dir.resolve().parent
     known = (*ROLES, *EXTRA_PARAMETERS)
     alt_texts = read_alt_texts(alt_text_file)
+    expected_warnings = read_expected_warnings(expected_warnings_file)
     examples = []
     for info in package_modules(package_dir).values():
         topic = info.name.rsplit(".", 1)[1]
@@ -132,6 +160,7 @@ def discover_examples(
                     alt=alt_texts.get(example_id, ""),
                     code_hash=function_hash(info.name, name, package_dir),
                     libraries=tuple(sorted(imported_libraries(info.name, name, package_dir))),
+                    expected_warnings=expected_warnings.get(example_id, ()),
                 )
             )
     ids = [e.id for e in examples]

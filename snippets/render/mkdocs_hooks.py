@@ -1,7 +1,8 @@
 """MkDocs hooks: the build report page, read from the manifest (no torch needed).
 
 Registered in ``mkdocs.yml`` under ``hooks:``. The page ``docs/build-report.md`` holds the marker
-``<!-- build-report -->``, replaced here by a table of every rendered example.
+``<!-- build-report -->``, replaced here by a table of every rendered example, and
+``<!-- expected-warnings -->``, replaced by the warnings the examples are declared to emit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mkdocs.exceptions import PluginError
 from snippets.render.manifest import Manifest, ManifestError
 
 MARKER = "<!-- build-report -->"
+WARNINGS_MARKER = "<!-- expected-warnings -->"
 
 
 def _read(path: Path) -> dict:
@@ -97,6 +99,16 @@ def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str
     return "\n".join(lines) + "\n"
 
 
+def warnings_markdown(expected: dict[str, tuple[str, ...]]) -> str:
+    """One list item per example declared in ``docs/expected-warnings.toml``."""
+    if not expected:
+        return "No example is declared to emit a warning.\n"
+    return "".join(
+        f"* `{example_id}`: " + "; ".join(f"`{html.escape(part)}`" for part in parts) + "\n"
+        for example_id, parts in sorted(expected.items())
+    )
+
+
 def notebook_banner(notebook: str, extra: dict) -> str:
     """The line for pages whose code is in ``notebook``: download it, read it here, and "Open in
     Colab" only when ``extra.colab_repository`` names the repository that holds this project
@@ -137,6 +149,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         notebook = notebook_of(src)
         heading, _, rest = markdown.partition("\n")
         markdown = f"{heading}\n\n{notebook_banner(notebook, config.get('extra', {}))}{rest}"
+    if WARNINGS_MARKER in markdown:
+        from snippets.render.examples import read_expected_warnings
+
+        markdown = markdown.replace(WARNINGS_MARKER, warnings_markdown(read_expected_warnings()))
     if MARKER not in markdown:
         return markdown
     docs_dir = Path(config["docs_dir"])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import importlib
-import io
 import json
 import os
 import platform
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from snippets.profiles import PROFILES, ROLES, ModelUnavailableError, hub_repositories, load
+from snippets.render import capture
 from snippets.render import manifest as mf
 from snippets.render.examples import Example
 from snippets.render.outputs import Captured, figure_png, fragment, scrub_paths
@@ -125,7 +124,13 @@ class ModelStore:
         if role not in self._loaded:
             start = time.perf_counter()
             try:
-                value = load(role, self.profile, self.device)
+                with capture.capture() as output:
+                    value = load(role, self.profile, self.device)
+                if output.warnings:  # a load is no example: nothing can show its warnings
+                    raise UnexpectedWarningError(
+                        f"loading model role {role!r} ({self.profile} profile) warned: "
+                        f"{output.warnings}; fix the cause in its loader or in the checkpoint"
+                    )
             except Exception as error:
                 self._failed[role] = error
                 raise
@@ -198,10 +203,10 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
         kwargs[name] = store.get(name) if name in ROLES else store.device
     plt.close("all")
     seed_everything(seed)
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
+    with capture.capture() as output:
         result = function(**kwargs)
-    captured = Captured(text=stdout.getvalue())
+    check_warnings(example, output.warnings)
+    captured = Captured(text=output.text)
     if result is None:
         pass
     elif isinstance(result, matplotlib.figure.Figure):
@@ -217,6 +222,32 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     if captured.text:
         captured.text += "\n"
     return captured
+
+
+class UnexpectedWarningError(RuntimeError):
+    """An example warned what ``docs/expected-warnings.toml`` does not declare, or the reverse."""
+
+
+def check_warnings(example: Example, emitted: list[str]) -> None:
+    """Fail an example whose warnings differ from its declaration.
+
+    Raises:
+        UnexpectedWarningError: a warning no declared part matches, or a declared part that no
+            warning matches; the message says what to write in ``docs/expected-warnings.toml``.
+    """
+    unexpected = capture.undeclared(emitted, example.expected_warnings)
+    absent = capture.missing(emitted, example.expected_warnings)
+    if unexpected:
+        raise UnexpectedWarningError(
+            f"it emitted {unexpected}, which docs/expected-warnings.toml does not declare. "
+            "Fix the cause, or declare it (its output shows it) and explain it on the page: "
+            f'[{example.id}] warnings = ["<part of the message>"]'
+        )
+    if absent:
+        raise UnexpectedWarningError(
+            f"docs/expected-warnings.toml declares {absent} for it, and it emitted no such "
+            "warning: update the declaration (and the page's explanation)"
+        )
 
 
 def write_assets(
@@ -317,10 +348,12 @@ def _render_locked(
 
 
 def quiet_libraries() -> None:
-    """Silence transformers' and the hub's progress bars and info logs during a render."""
+    """No progress bars from transformers and the hub during a render (they are not outputs).
+
+    Warnings are not silenced: :func:`execute` captures them into the example's output.
+    """
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import transformers
 
-    transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()

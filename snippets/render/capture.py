@@ -1,0 +1,101 @@
+"""Warnings are outputs: capture what an example prints and warns, in the order it happens.
+
+A student who runs an example in a notebook sees its printed lines and, between them, the
+Python warnings (``warnings.warn``) and transformers' log warnings (``[transformers] ...`` on
+stderr) it triggers. :func:`capture` collects all three into one text, so the page shows what
+the notebook would. Which warnings an example is expected to emit is declared in
+``docs/expected-warnings.toml``; :func:`undeclared` and :func:`missing` compare the two, and the
+renderer fails an example whose warnings differ from its declaration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Capture:
+    """What a block of code printed and warned.
+
+    Attributes:
+        text: stdout and the warnings, interleaved in the order they happened; a Python warning
+            reads ``UserWarning: message``, a transformers log ``[transformers] message``.
+        warnings: the warnings alone, in the same form.
+    """
+
+    text: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Stream(io.StringIO):
+    """stdout and warnings go into one buffer; the warnings are also kept on their own."""
+
+    def __init__(self, capture: Capture) -> None:
+        super().__init__()
+        self.capture = capture
+
+    def warn(self, line: str) -> None:
+        line = line.rstrip("\n")
+        self.capture.warnings.append(line)
+        self.write(line + "\n")
+
+
+class _WarningHandler(logging.Handler):
+    def __init__(self, stream: _Stream) -> None:
+        super().__init__(level=logging.WARNING)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream.warn(f"[transformers] {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def capture() -> Iterator[Capture]:
+    """Collect stdout, Python warnings and transformers' warning logs of the ``with`` block.
+
+    Python's warning filters are left as they are (``python -W error`` still turns a warning
+    into an exception); what they let through is recorded instead of printed to stderr. Each
+    capture starts afresh: a warning already shown once in this process (Python's
+    once-per-location registry, transformers' ``warning_once``) is shown again, so an example's
+    output does not depend on which examples ran before it.
+    """
+    from transformers.utils import logging as hf_logging
+
+    result = Capture()
+    stream = _Stream(result)
+    handler = _WarningHandler(stream)
+    library_logger = logging.getLogger("transformers")
+    previous_level = hf_logging.get_verbosity()
+    logging.Logger.warning_once.cache_clear()  # transformers' once-only warnings: again
+    hf_logging.set_verbosity_warning()
+    hf_logging.disable_default_handler()  # no second copy on the console
+    library_logger.addHandler(handler)
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        stream.warn(f"{category.__name__}: {message}")
+
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(stream):
+            # catch_warnings() invalidates the once-per-location registries on entry.
+            warnings.showwarning = show
+            yield result
+    finally:
+        library_logger.removeHandler(handler)
+        hf_logging.enable_default_handler()
+        hf_logging.set_verbosity(previous_level)
+        result.text = stream.getvalue()
+
+
+def undeclared(emitted: list[str], expected: tuple[str, ...]) -> list[str]:
+    """The emitted warnings that contain none of the ``expected`` substrings."""
+    return [line for line in emitted if not any(part in line for part in expected)]
+
+
+def missing(emitted: list[str], expected: tuple[str, ...]) -> list[str]:
+    """The ``expected`` substrings that no emitted warning contains."""
+    return [part for part in expected if not any(part in line for line in emitted)]
