@@ -34,7 +34,7 @@ _PAGE_SLOT = re.compile(r'(<span class="print-contents-page" data-target="([^"]+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 INSTALL_HINT = (
     "install Chromium (Debian/Ubuntu: apt-get install chromium fonts-dejavu-core "
-    "fonts-liberation) or set CHROMIUM to a Chromium or Chrome binary"
+    "fonts-liberation fonts-droid-fallback) or set CHROMIUM to a Chromium or Chrome binary"
 )
 
 
