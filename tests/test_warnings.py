@@ -14,9 +14,10 @@ from snippets.render import manifest as mf
 from snippets.render.examples import (
     ExampleDefinitionError,
     discover_examples,
+    read_expected_load_warnings,
     read_expected_warnings,
 )
-from snippets.render.runner import render
+from snippets.render.runner import UnexpectedWarningError, check_load_warnings, render
 from tests.fake_examples import example_warns
 from tests.test_render import SETTINGS, fake_example
 
@@ -136,3 +137,21 @@ def test_every_example_renders_with_python_warnings_as_errors(tmp_path: Path):
         if path.name in (mf.TIMINGS_NAME, ".render.lock"):
             continue
         assert path.read_bytes() == (committed / path.name).read_bytes(), path.name
+
+
+def test_model_loads_warn_only_what_is_declared_per_role_and_profile():
+    assert read_expected_load_warnings() == {("encoder", "hub"): ("BertModel LOAD REPORT",)}
+    report = ["[transformers] BertModel LOAD REPORT from: google-bert/bert-base-uncased ..."]
+    assert check_load_warnings("encoder", "hub", report) == report
+    assert check_load_warnings("encoder", "offline", []) == []
+    with pytest.raises(UnexpectedWarningError, match=r"\[load.encoder.offline\] warnings"):
+        check_load_warnings("encoder", "offline", report)  # the offline encoder has no heads
+    with pytest.raises(UnexpectedWarningError, match="not the declared"):
+        check_load_warnings("encoder", "hub", [])
+
+
+def test_an_unknown_role_in_the_load_declarations_is_named(tmp_path: Path):
+    path = tmp_path / "expected-warnings.toml"
+    path.write_text('[load.decoder.hub]\nwarnings = ["x"]\n')
+    with pytest.raises(ExampleDefinitionError, match=r"\[load.decoder\]: no model role"):
+        read_expected_load_warnings(path)

@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for role, seconds in store.load_seconds.items():
         print(f"  model    {seconds:7.2f} s  {role} (load, or train a stand-in)", file=sys.stderr)
+        for warning in store.load_warnings.get(role, []):  # declared: the render goes on
+            print(f"           warned (declared): {warning.splitlines()[0]}", file=sys.stderr)
     for outcome in sorted(outcomes, key=lambda o: -o.duration):
         if outcome.status == "executed":
             print(

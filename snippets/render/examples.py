@@ -92,6 +92,14 @@ def read_alt_texts(path: Path = ALT_TEXT_FILE) -> dict[str, str]:
     return texts
 
 
+def _warning_parts(path: Path, where: str, parts: object) -> tuple[str, ...]:
+    if not (isinstance(parts, list) and parts and all(isinstance(p, str) and p for p in parts)):
+        raise ExampleDefinitionError(
+            f'{path}: [{where}] needs a line warnings = ["part of the warning", ...]'
+        )
+    return tuple(parts)
+
+
 def read_expected_warnings(path: Path = EXPECTED_WARNINGS_FILE) -> dict[str, tuple[str, ...]]:
     """``{example id: (part of a warning, ...)}`` from ``docs/expected-warnings.toml``.
 
@@ -101,12 +109,30 @@ def read_expected_warnings(path: Path = EXPECTED_WARNINGS_FILE) -> dict[str, tup
     """
     expected = {}
     for example_id, entry in _read_toml(path).items():
+        if example_id == "load":
+            continue  # the models' loads: read_expected_load_warnings
         parts = entry.get("warnings") if isinstance(entry, dict) else None
-        if not (isinstance(parts, list) and parts and all(isinstance(p, str) and p for p in parts)):
-            raise ExampleDefinitionError(
-                f'{path}: [{example_id}] needs a line warnings = ["part of the warning", ...]'
-            )
-        expected[example_id] = tuple(parts)
+        expected[example_id] = _warning_parts(path, example_id, parts)
+    return expected
+
+
+def read_expected_load_warnings(
+    path: Path = EXPECTED_WARNINGS_FILE,
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """``{(role, profile): (part of a warning, ...)}``: the ``[load.<role>.<profile>]`` tables
+    of ``docs/expected-warnings.toml``, warnings that loading a model role emits.
+
+    Raises:
+        ExampleDefinitionError: as :func:`read_expected_warnings`, or an unknown role.
+    """
+    expected = {}
+    for role_name, profiles in _read_toml(path).get("load", {}).items():
+        if role_name not in ROLES:
+            raise ExampleDefinitionError(f"{path}: [load.{role_name}]: no model role of that name")
+        for profile, entry in profiles.items():
+            where = f"load.{role_name}.{profile}"
+            parts = entry.get("warnings") if isinstance(entry, dict) else None
+            expected[(role_name, profile)] = _warning_parts(path, where, parts)
     return expected
 
 

@@ -99,13 +99,20 @@ def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str
     return "\n".join(lines) + "\n"
 
 
-def warnings_markdown(expected: dict[str, tuple[str, ...]]) -> str:
-    """One list item per example declared in ``docs/expected-warnings.toml``."""
-    if not expected:
-        return "No example is declared to emit a warning.\n"
+def warnings_markdown(
+    expected: dict[str, tuple[str, ...]], loads: dict[tuple[str, str], tuple[str, ...]]
+) -> str:
+    """One list item per example and per model load declared in docs/expected-warnings.toml."""
+    items = [(f"`{example_id}`", parts) for example_id, parts in sorted(expected.items())]
+    items += [
+        (f"loading `{role}` ({profile} profile)", parts)
+        for (role, profile), parts in sorted(loads.items())
+    ]
+    if not items:
+        return "No example or model load is declared to emit a warning.\n"
     return "".join(
-        f"* `{example_id}`: " + "; ".join(f"`{html.escape(part)}`" for part in parts) + "\n"
-        for example_id, parts in sorted(expected.items())
+        f"* {what}: " + "; ".join(f"`{html.escape(part)}`" for part in parts) + "\n"
+        for what, parts in items
     )
 
 
@@ -150,9 +157,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         heading, _, rest = markdown.partition("\n")
         markdown = f"{heading}\n\n{notebook_banner(notebook, config.get('extra', {}))}{rest}"
     if WARNINGS_MARKER in markdown:
-        from snippets.render.examples import read_expected_warnings
+        from snippets.render.examples import read_expected_load_warnings, read_expected_warnings
 
-        markdown = markdown.replace(WARNINGS_MARKER, warnings_markdown(read_expected_warnings()))
+        listed = warnings_markdown(read_expected_warnings(), read_expected_load_warnings())
+        markdown = markdown.replace(WARNINGS_MARKER, listed)
     if MARKER not in markdown:
         return markdown
     docs_dir = Path(config["docs_dir"])

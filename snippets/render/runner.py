@@ -117,6 +117,7 @@ class ModelStore:
         self.load_counts: dict[str, int] = {}
         self.load_seconds: dict[str, float] = {}  # includes training a stand-in, if needed
         self._failed: dict[str, Exception] = {}  # a role that failed once fails at once after
+        self.load_warnings: dict[str, list[str]] = {}  # declared ones, for the render's report
 
     def get(self, role: str) -> Any:
         if role in self._failed:
@@ -126,11 +127,7 @@ class ModelStore:
             try:
                 with capture.capture() as output:
                     value = load(role, self.profile, self.device)
-                if output.warnings:  # a load is no example: nothing can show its warnings
-                    raise UnexpectedWarningError(
-                        f"loading model role {role!r} ({self.profile} profile) warned: "
-                        f"{output.warnings}; fix the cause in its loader or in the checkpoint"
-                    )
+                self.load_warnings[role] = check_load_warnings(role, self.profile, output.warnings)
             except Exception as error:
                 self._failed[role] = error
                 raise
@@ -248,6 +245,27 @@ def check_warnings(example: Example, emitted: list[str]) -> None:
             f"docs/expected-warnings.toml declares {absent} for it, and it emitted no such "
             "warning: update the declaration (and the page's explanation)"
         )
+
+
+def check_load_warnings(role: str, profile: str, emitted: list[str]) -> list[str]:
+    """What loading ``role`` warned, if ``[load.<role>.<profile>]`` of
+    ``docs/expected-warnings.toml`` declares exactly that.
+
+    Raises:
+        UnexpectedWarningError: an undeclared warning, or a declared one that did not come.
+    """
+    from snippets.render.examples import read_expected_load_warnings
+
+    expected = read_expected_load_warnings().get((role, profile), ())
+    unexpected, absent = capture.undeclared(emitted, expected), capture.missing(emitted, expected)
+    if unexpected or absent:
+        raise UnexpectedWarningError(
+            f"loading model role {role!r} ({profile} profile) warned {unexpected or 'nothing'}"
+            f"{f', not the declared {absent}' if absent else ''}: fix the cause in its loader or "
+            f"checkpoint, or declare it in docs/expected-warnings.toml as [load.{role}.{profile}] "
+            'warnings = ["<part of the message>"] and explain it where the page shows the loader'
+        )
+    return emitted
 
 
 def write_assets(
