@@ -100,7 +100,7 @@ def example_grid(encoder):
     _, attentions = attentions_for(model, tokenizer, SENTENCE)
     n_layers, n_heads = len(attentions), attentions[0].shape[1]
     fig, axes = plt.subplots(
-        n_layers, n_heads, figsize=(n_heads * 0.8, n_layers * 0.85)
+        n_layers, n_heads, figsize=(n_heads * 0.55, n_layers * 0.62)
     )
     for layer, row in enumerate(axes):
         for head, ax in enumerate(row):
@@ -108,9 +108,9 @@ def example_grid(encoder):
             ax.set_xticks([])
             ax.set_yticks([])
             if layer == 0:
-                ax.set_title(f"h{head}", fontsize=7)
+                ax.set_title(f"h{head}", fontsize=9)
             if head == 0:
-                ax.set_ylabel(f"layer {layer}", fontsize=7)
+                ax.set_ylabel(f"layer {layer}", fontsize=9)
     fig.tight_layout(pad=0.2)
     return fig
 

@@ -11,21 +11,15 @@ Reference: Vaswani et al. 2017, section 3.4-3.5; Radford et al. 2019.
 
 from __future__ import annotations
 
-WORDS = [
-    "cat",
-    "dog",
-    "kitten",
-    "puppy",
-    "ocean",
-    "sea",
-    "river",
-    "king",
-    "queen",
-    "car",
-    "truck",
-    "happy",
-    "sad",
-]
+# Words in groups of related meaning; the figure shows that each group stays together.
+GROUPS = {
+    "animals": ["cat", "dog", "kitten", "puppy"],
+    "water": ["ocean", "sea", "river"],
+    "royalty": ["king", "queen"],
+    "vehicles": ["car", "truck"],
+    "feelings": ["happy", "sad"],
+}
+WORDS = [word for group in GROUPS.values() for word in group]
 
 
 # --8<-- [start:lookup]
@@ -85,18 +79,31 @@ def example_similarity(encoder):
     centred = vectors - vectors.mean(dim=0)
     _, _, v = torch.linalg.svd(centred, full_matrices=False)
     projected = centred @ v[:2].T  # (W, 2): the two principal components
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    image = left.imshow(similarity.numpy(), cmap="viridis")  # matplotlib takes NumPy
-    left.set_xticks(range(len(WORDS)), WORDS, rotation=90, fontsize=8)
-    left.set_yticks(range(len(WORDS)), WORDS, fontsize=8)
-    left.set_title("cosine similarity", fontsize=9)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 4))
+    image = left.imshow(similarity.numpy(), cmap="viridis")  # matplotlib: NumPy
+    left.set_xticks(range(len(WORDS)), WORDS, rotation=90)
+    left.set_yticks(range(len(WORDS)), WORDS)
+    left.set_title("cosine similarity")
     fig.colorbar(image, ax=left, shrink=0.8)
     right.scatter(*projected.T.numpy(), s=12)
-    for word, (x, y) in zip(WORDS, projected.tolist(), strict=True):
-        right.annotate(
-            word, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"
-        )
-    right.set_title("projection on two principal components", fontsize=9)
+    # Each word's label goes on the side of its point away from its group's centre, so
+    # two words that land on the same spot (car, truck) get labels on either side.
+    point = dict(zip(WORDS, projected.tolist(), strict=True))
+    for words in GROUPS.values():
+        centre_x = sum(point[word][0] for word in words) / len(words)
+        for word in words:
+            x, y = point[word]
+            side = 1 if x >= centre_x else -1
+            right.annotate(
+                word,
+                (x, y),
+                xytext=(5 * side, 0),  # 5 points to the right (or left) of the point
+                textcoords="offset points",
+                ha="left" if side > 0 else "right",
+                va="center",
+            )
+    right.margins(x=0.25, y=0.1)  # room for the labels inside the frame
+    right.set_title("projection on two principal components")
     fig.tight_layout()
     return fig
 

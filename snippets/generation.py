@@ -200,13 +200,14 @@ def example_temperature(generator):
     logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
     top_ids = torch.topk(logits, k=10).indices
     labels = [repr(tokenizer.decode(i)) for i in top_ids]
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(8, 3.4), sharex=True, sharey=True)
     for ax, temperature in zip(axes, (0.5, 1.0, 2.0), strict=True):
         probabilities = torch.softmax(logits / temperature, dim=-1)  # (vocab_size,)
-        ax.bar(range(10), probabilities[top_ids].cpu().numpy(), color="tab:blue")
-        ax.set_xticks(range(10), labels, rotation=70, fontsize=7)
-        ax.set_title(f"temperature {temperature}", fontsize=9)
-    axes[0].set_ylabel("P(next token)")
+        ax.barh(range(10), probabilities[top_ids].cpu().numpy(), color="tab:blue")
+        ax.set_title(f"temperature {temperature}")
+        ax.set_xlabel("P(next token)")
+    axes[0].set_yticks(range(10), labels)  # the ten tokens, most likely at the top
+    axes[0].invert_yaxis()
     fig.tight_layout()
     return fig
 

@@ -36,17 +36,18 @@ def example_timeline():
     model is a decoder, like GPT-2."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    for row, (name, when, family) in enumerate(MODELS):
-        level = row % 4 + 1  # stagger the labels so they do not overlap
-        colour = FAMILY_COLOURS[family]
-        ax.vlines(when, 0, level, color=colour, lw=0.8)
-        ax.plot(when, 0, "o", color=colour, ms=5)
-        ax.text(when, level + 0.1, name, ha="center", va="bottom", fontsize=8)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for row, (name, when, family) in enumerate(
+        MODELS
+    ):  # one row per model, oldest on top
+        ax.plot(when, row, "o", color=FAMILY_COLOURS[family], ms=6)
+        ax.annotate(
+            name, (when, row), xytext=(6, 0), textcoords="offset points", va="center"
+        )
     for family, colour in FAMILY_COLOURS.items():
         ax.plot([], [], "o", color=colour, label=family)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set(ylim=(-0.3, 5.8), xlim=(2017, 2025.3), yticks=[], xlabel="release")
+    ax.legend(loc="lower left", frameon=False)
+    ax.set(xlim=(2017, 2026), ylim=(len(MODELS), -1), yticks=[], xlabel="release")
     ax.spines[["left", "top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

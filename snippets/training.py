@@ -152,14 +152,14 @@ def example_loss_curve(trained_gpt2):
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.plot(range(1, len(log["losses"]) + 1), log["losses"], lw=1.2)
     ax.axhline(math.log(50257), ls="--", c="grey", lw=0.8)
-    ax.text(
-        len(log["losses"]),
-        math.log(50257),
+    ax.annotate(  # under the line, at the right, where the curve is far below
         "uniform guess, ln 50257",
+        (len(log["losses"]), math.log(50257)),
+        xytext=(0, -4),
+        textcoords="offset points",
         ha="right",
-        va="bottom",
-        fontsize=8,
-        c="grey",
+        va="top",
+        c="dimgrey",
     )
     ax.set(
         xlabel="training step",

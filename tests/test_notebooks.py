@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -52,16 +53,61 @@ def test_a_new_output_on_a_page_goes_into_the_notebook(tmp_path: Path):
     assert headings[:2] == ["## Introduction to Language Models", "## Modeling sequential data"]
 
 
-def test_colab_link_comes_from_mkdocs_yml(tmp_path: Path):
+def test_colab_links_and_install_cell_come_only_from_a_configured_repository(tmp_path: Path):
+    """A configured repository gives Colab the notebook's path in THIS repository and an install
+    cell that installs this project (pyproject's name, lecture extra) from that repository."""
+    import tomllib
+
+    from snippets.render.mkdocs_hooks import notebook_banner
+
     config = tmp_path / "mkdocs.yml"
-    config.write_text("site_name: x\nextra:\n  colab_repository: someone/notes\n")
-    assert notebooks.colab_link("homework", config) == (
-        "https://colab.research.google.com/github/someone/notes/blob/main/"
-        "docs/notebooks/homework.ipynb"
-    )
-    config.write_text("site_name: x\n")
-    with pytest.raises(KeyError, match="extra.colab_repository"):
-        notebooks.colab_link("homework", config)
+    configured = "extra:\n  colab_repository: someone/notes\n  colab_branch: lectures\n"
+    config.write_text((REPO / "mkdocs.yml").read_text().replace("extra:\n", configured, 1))
+    (tmp_path / "docs").symlink_to(REPO / "docs")
+    for name in notebooks.TITLES:
+        link = notebooks.colab_link(name, config)
+        prefix = "https://colab.research.google.com/github/someone/notes/blob/lectures/"
+        assert link.startswith(prefix)
+        assert (REPO / link.removeprefix(prefix)).is_file(), "the path of the notebook here"
+        assert link.removeprefix(prefix) == f"docs/notebooks/{name}.ipynb"
+        built = notebooks.build(name, config)
+        assert f"[Open in Colab]({link})" in built.cells[0].source
+        project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
+        assert project == "intro-to-llms"
+        assert (
+            f"# !pip install '{project}[lecture] @ git+https://github.com/someone/notes@lectures'"
+            in built.cells[1].source
+        )
+    extra = notebooks.read_config(config)["extra"]
+    link = notebooks.colab_link("homework", config)
+    assert f'href="{link}"' in notebook_banner("homework", extra)
+
+
+def test_without_a_configured_repository_there_is_no_colab_link(tmp_path: Path):
+    from snippets.render.mkdocs_hooks import notebook_banner
+
+    extra = notebooks.read_config(REPO / "mkdocs.yml").get("extra") or {}
+    assert "colab_repository" not in extra, "no default that points at another repository"
+    assert notebooks.colab_link("lecture") is None
+    banner = notebook_banner("lecture", extra)
+    assert "colab" not in banner.lower()
+    assert 'href="notebooks/lecture.ipynb" download' in banner
+    for name in notebooks.TITLES:
+        text = (notebooks.NOTEBOOK_DIR / f"{name}.ipynb").read_text()
+        assert "colab" not in text.lower() and "git+https" not in text
+        assert "pip install -e '.[lecture]'" in text
+
+
+def test_notebook_headings_have_words():
+    """mkdocs-jupyter drops headings made of inline code only, leaving empty contents entries."""
+    for name in notebooks.TITLES:
+        for cell in notebooks.build(name).cells:
+            if cell.cell_type != "markdown":
+                continue
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    words = re.sub(r"`[^`]*`", "", line.lstrip("#"))
+                    assert re.search(r"[A-Za-z]{2}", words), f"{name}: heading {line!r}"
 
 
 @pytest.mark.slow

@@ -121,25 +121,41 @@ def warnings_markdown(
 
 
 def notebook_banner(notebook: str, extra: dict) -> str:
-    """An "Open in Colab" / download line for pages whose code is in ``notebook``."""
-    repository = extra.get("colab_repository")
-    if not repository:
-        return ""
-    branch = extra.get("colab_branch", "main")
-    colab = (f"https://colab.research.google.com/github/{repository}/blob/{branch}/"
-             f"docs/notebooks/{notebook}.ipynb")  # fmt: skip
+    """The line for pages whose code is in ``notebook``: download it, read it here, and "Open in
+    Colab" only when ``extra.colab_repository`` names the repository that holds this project
+    (no default that would point elsewhere)."""
+    from snippets.render.notebooks import colab_link
+
+    colab = colab_link(notebook, extra=extra)
     return (
-        f'<p class="notebook-banner print-hide">Run this page\'s code: '
-        f'<a href="{html.escape(colab)}">Open in Colab</a> · '
-        f'<a href="notebooks/{notebook}.ipynb" download>download the notebook</a> · '
+        '<p class="notebook-banner print-hide">Run this page\'s code: '
+        + (f'<a href="{html.escape(colab)}">Open in Colab</a> · ' if colab else "")
+        + f'<a href="notebooks/{notebook}.ipynb" download>download the notebook</a> · '
         f'<a href="notebooks/{notebook}.html">read it here</a></p>\n\n'
     )
 
 
+def _bibliography(docs_dir: Path) -> dict[str, dict]:
+    from snippets.render import bibliography
+
+    try:
+        return bibliography.load(docs_dir / "references.json")
+    except bibliography.BibliographyError as error:
+        raise PluginError(str(error)) from error
+
+
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    from snippets.render import bibliography
     from snippets.render.notebooks import included_examples, notebook_of
 
     src = page.file.src_uri
+    if bibliography.CITATION.search(markdown) or bibliography.MARKER in markdown:
+        entries = _bibliography(Path(config["docs_dir"]))
+        try:
+            markdown = bibliography.cite(markdown, entries, src)
+        except bibliography.BibliographyError as error:
+            raise PluginError(str(error)) from error
+        markdown = markdown.replace(bibliography.MARKER, bibliography.references_markdown(entries))
     if src.endswith(".md") and "/" not in src and included_examples(markdown):
         notebook = notebook_of(src)
         heading, _, rest = markdown.partition("\n")
@@ -174,11 +190,43 @@ def on_post_page(output: str, page, config) -> str:
     return output
 
 
+# Without site_url MkDocs gives 404.html root-absolute URLs ("/assets/..."), which from disk
+# point at the disk's root: the page would load no style sheet. It lies at the site's root, so
+# the same URLs without the leading slash are right wherever the site is opened from.
+_ROOT_ABSOLUTE = re.compile(r'\b(href|src)="/(?!/)')
+
+
+def relative_404(text: str) -> str:
+    """``404.html`` with root-absolute URLs made relative to the site's root (where it lies)."""
+    text = _ROOT_ABSOLUTE.sub(r'\1="', text)
+    return text.replace('"base": "/"', '"base": "."').replace('new URL("/",', 'new URL(".",')
+
+
 def on_post_build(config) -> None:
-    """The print page is assembled by print-site after the pages: clean it too."""
-    print_page = Path(config["site_dir"]) / "print_page.html"
+    """Without ``site_url``: 404.html made to work from disk, and no sitemap (its entries must be
+    absolute URLs, which only ``site_url`` can give; MkDocs would write an empty one). Then the
+    print page, assembled by print-site after the pages, cleaned and made whole
+    (:mod:`snippets.render.print_page`)."""
+    from mkdocs_print_site_plugin.urls import get_page_key
+
+    from snippets.render.print_page import tidy
+
+    site_dir = Path(config["site_dir"])
+    if not config.get("site_url"):
+        page_404 = site_dir / "404.html"
+        if page_404.exists():
+            page_404.write_text(relative_404(page_404.read_text(encoding="utf-8")), "utf-8")
+        for sitemap in ("sitemap.xml", "sitemap.xml.gz"):
+            (site_dir / sitemap).unlink(missing_ok=True)
+    print_page = site_dir / "print_page.html"
     if print_page.exists():
+        pages = {
+            get_page_key(path.relative_to(site_dir).as_posix()): path.relative_to(
+                site_dir
+            ).as_posix()
+            for path in site_dir.rglob("*.html")
+        }
         text = print_page.read_text(encoding="utf-8")
-        cleaned = _MERMAID_LOADER.sub("", text)
+        cleaned = tidy(_MERMAID_LOADER.sub("", text), pages)
         if cleaned != text:
             print_page.write_text(cleaned, encoding="utf-8")

@@ -8,8 +8,10 @@ order, each as the example's source followed by a call, after a cell that loads 
 needs with the roles' own loaders (``snippets/profiles.py``). So a page and its notebook cannot
 drift apart: adding an output to a page adds it to the notebook.
 
-The "Open in Colab" link is built from ``extra.colab_repository`` and ``extra.colab_branch`` in
-``mkdocs.yml``, the one place the repository is named.
+The "Open in Colab" link and the install cell are built from ``extra.colab_repository`` and
+``extra.colab_branch`` in ``mkdocs.yml``, the one place the repository is named, and only when it
+is set: there is no default that would point at another repository. Unset, the notebooks carry no
+Colab link and their install cell installs the project from a clone.
 """
 
 from __future__ import annotations
@@ -102,18 +104,47 @@ def notebook_pages(config_path: Path = CONFIG) -> dict[str, list[Page]]:
     return result
 
 
-def colab_link(name: str, config_path: Path = CONFIG) -> str:
-    """The Colab URL of ``docs/notebooks/<name>.ipynb`` in the repository set in mkdocs.yml.
+def project_name(root: Path = REPO_ROOT) -> str:
+    """This project's distribution name, as ``pyproject.toml`` declares it (``intro-to-llms``)."""
+    import tomllib
 
-    Raises:
-        KeyError: ``extra.colab_repository`` is missing from mkdocs.yml.
-    """
-    extra = read_config(config_path).get("extra", {})
-    if "colab_repository" not in extra:
-        raise KeyError(f"{config_path}: set extra.colab_repository (owner/name on GitHub)")
-    branch = extra.get("colab_branch", "main")
-    return (f"https://colab.research.google.com/github/{extra['colab_repository']}/blob/"
-            f"{branch}/docs/notebooks/{name}.ipynb")  # fmt: skip
+    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+
+
+def repository(config_path: Path = CONFIG, extra: dict | None = None) -> tuple[str, str] | None:
+    """``(owner/name, branch)`` of the GitHub repository set in mkdocs.yml (``extra.
+    colab_repository``, ``extra.colab_branch``, default ``main``); ``None`` when none is set.
+    ``extra``, when given, is used instead of reading mkdocs.yml (the build hook has it)."""
+    if extra is None:
+        extra = read_config(config_path).get("extra") or {}
+    name = extra.get("colab_repository")
+    return (name, extra.get("colab_branch") or "main") if name else None
+
+
+def colab_link(name: str, config_path: Path = CONFIG, *, extra: dict | None = None) -> str | None:
+    """The Colab URL of ``docs/notebooks/<name>.ipynb`` in the configured repository, or
+    ``None`` when mkdocs.yml sets none (see :func:`repository`)."""
+    where = repository(config_path, extra)
+    if where is None:
+        return None
+    notebook = (NOTEBOOK_DIR / f"{name}.ipynb").relative_to(REPO_ROOT).as_posix()
+    return f"https://colab.research.google.com/github/{where[0]}/blob/{where[1]}/{notebook}"
+
+
+def install_line(config_path: Path = CONFIG) -> str:
+    """The notebooks' install comment: this project with its ``lecture`` extra, from the
+    configured repository, or from a clone when none is configured."""
+    where = repository(config_path)
+    if where is None:
+        return (
+            "# In a fresh environment, install the lecture's code first, from a clone of its\n"
+            "# repository: pip install -e '.[lecture]'"
+        )
+    return (
+        "# In Colab or a fresh environment, install the lecture's code first:\n"
+        f"# !pip install '{project_name()}[lecture] @ "
+        f"git+https://github.com/{where[0]}@{where[1]}'"
+    )
 
 
 def loading_line(role_name: str) -> tuple[str, str]:
@@ -138,18 +169,16 @@ def build(name: str, config_path: Path = CONFIG) -> Any:
 
     modules = package_modules()
     examples: dict[str, Example] = {e.id: e for e in discover_examples()}
+    colab = colab_link(name, config_path)
     cells = [
         nbformat.v4.new_markdown_cell(
             f"# {TITLES[name]}\n\n"
-            f"[Open in Colab]({colab_link(name, config_path)}). Generated from the pages of the "
-            "lecture notes and the `snippets/` package by `python -m snippets.render.notebooks`; "
-            "do not edit by hand."
+            + (f"[Open in Colab]({colab}). " if colab else "")
+            + "Generated from the pages of the lecture notes and the `snippets/` package by "
+            "`python -m snippets.render.notebooks`; do not edit by hand."
         ),
         nbformat.v4.new_code_cell(
-            "# In Colab or a fresh environment, install the lecture's code first:\n"
-            "# !pip install 'intro-to-llms[lecture] @ git+https://github.com/"
-            + colab_link(name, config_path).split("/github/")[1].split("/blob/")[0]
-            + "'\n"
+            install_line(config_path) + "\n"
             "from snippets.profiles import checkpoint\n\n"
             'PROFILE = "offline"  # "hub": the lecture\'s original models, from the hub\n'
             'device = "cpu"'

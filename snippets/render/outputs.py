@@ -26,6 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_URL_PREFIX = "https://github.com/"  # only for display; the caption links are relative
 # JSON inside <script>: no string can close the element or open an HTML comment in it.
 SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+FIGURE_DPI = (
+    110  # pixels per inch of the saved figures (their on-screen size: tests/figure_layout.py)
+)
 
 
 @dataclass
@@ -52,7 +55,9 @@ def scrub_paths(text: str) -> str:
 def figure_png(figure: Any) -> bytes:
     """PNG bytes of a matplotlib figure, without the timestamp/software metadata."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    figure.savefig(
+        buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", metadata={"Software": None}
+    )
     return buffer.getvalue()
 
 

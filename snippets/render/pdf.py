@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,11 +27,14 @@ import tempfile
 from pathlib import Path
 
 PRINT_PAGE = "print_page.html"
+PDF_NAME = "intro-to-llms.pdf"  # the copy inside the site, which the pages link to
+# The contents' page slots that snippets/render/print_page.py writes, filled in here.
+_PAGE_SLOT = re.compile(r'(<span class="print-contents-page" data-target="([^"]+)">)[^<]*(</span>)')
 # Names a Chromium-based browser has on PATH (Debian, Ubuntu's snap, Google's packages, macOS).
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 INSTALL_HINT = (
     "install Chromium (Debian/Ubuntu: apt-get install chromium fonts-dejavu-core "
-    "fonts-liberation) or set CHROMIUM to a Chromium or Chrome binary"
+    "fonts-liberation fonts-droid-fallback) or set CHROMIUM to a Chromium or Chrome binary"
 )
 
 
@@ -87,8 +91,12 @@ def print_to_pdf(
     page: str = PRINT_PAGE,
     budget_ms: int = 15000,
     timeout_s: float = 300,
+    publish: bool = True,
 ) -> Path:
     """Print ``site_dir/page`` (the built site's print page) to the PDF file ``out``.
+
+    When the page has contents slots (``snippets/render/print_page.py``) it is printed two or
+    three times: the contents get the page number of every chapter and section.
 
     Args:
         site_dir: a site built by ``mkdocs build`` with the print-site plugin.
@@ -96,7 +104,9 @@ def print_to_pdf(
         chromium: the browser binary; by default :func:`find_chromium`'s answer.
         page: the page to print, relative to ``site_dir``.
         budget_ms: virtual time the page's scripts get (KaTeX) before printing.
-        timeout_s: wall-clock limit for Chromium.
+        timeout_s: wall-clock limit for Chromium (each of its runs).
+        publish: also copy the PDF into the site as ``intro-to-llms.pdf``, where the home page
+            and the print page link to it.
 
     Returns:
         The path of the PDF written.
@@ -117,6 +127,51 @@ def print_to_pdf(
         )
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    _print_once(chromium, source, out, budget_ms, timeout_s)
+    text = source.read_text(encoding="utf-8")
+    if _PAGE_SLOT.search(text):
+        # The contents' page numbers: print, read on which page each heading landed (Chromium
+        # writes a named destination per link target), write the numbers into a copy of the
+        # page next to it, print again. The slots keep their width, so the pages do not move;
+        # a third pass catches the case where they did.
+        numbered = source.with_name(f".{source.stem}.numbered.html")
+        try:
+            pages: dict[str, int] = {}
+            for _ in range(3):
+                found = destination_pages(out)
+                if found == pages:
+                    break
+                pages = found
+                numbered.write_text(number_contents(text, pages), encoding="utf-8")
+                _print_once(chromium, numbered, out, budget_ms, timeout_s)
+        finally:
+            numbered.unlink(missing_ok=True)
+    if publish:
+        shutil.copyfile(out, Path(site_dir) / PDF_NAME)
+    return out
+
+
+def destination_pages(pdf_path: Path) -> dict[str, int]:
+    """``{id: page number (1-based)}`` of the named destinations Chromium wrote into a PDF."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf_path)
+    return {
+        name.lstrip("/"): reader.get_destination_page_number(destination) + 1
+        for name, destination in reader.named_destinations.items()
+    }
+
+
+def number_contents(text: str, pages: dict[str, int]) -> str:
+    """The print page's HTML with each contents slot holding its heading's page number."""
+
+    def fill(match: re.Match) -> str:
+        return f"{match[1]}{pages.get(match[2], '')}{match[3]}"
+
+    return _PAGE_SLOT.sub(fill, text)
+
+
+def _print_once(chromium: str, source: Path, out: Path, budget_ms: int, timeout_s: float) -> None:
     out.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="pdf-chromium-") as profile:
         command = chromium_command(chromium, source.as_uri(), out, Path(profile), budget_ms)
@@ -132,7 +187,6 @@ def print_to_pdf(
             f"{chromium} exited with {result.returncode} and wrote "
             f"{'no' if not out.is_file() else 'an empty'} PDF at {out}:\n{tail}"
         )
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,9 @@ inlined *before* require.js (so they set globals instead of registering anonymou
 and are then registered under the names bertviz asks for. The random element id is replaced by
 the example id, and the attention weights are rounded to 4 decimals, so the same attentions give
 the same bytes whatever the number of threads that computed them. A last small script scales the
-view down to the width of its frame when bertviz draws it wider.
+view down to the width of its frame when bertviz draws it wider. bertviz writes its menus as
+``Layer: <select id="layer">`` with the word beside the menu but not tied to it, so a screen reader
+announces an unnamed list: each one is wrapped in a ``<label>``, which names it.
 
 The tokens are untrusted text that bertviz writes into a ``<script>`` as JSON, twice: after
 ``const params = `` and again, raw, in the comment that follows on the same line. The JSON is read
@@ -35,6 +37,9 @@ _VIS_ID = re.compile(r"bertviz-[0-9a-f]{32}")
 _PARAMS_START = re.compile(r"^[ \t]*const params = ", re.MULTILINE)
 _PARAMS_SLOT = "/*bertviz-params*/"
 _VIEW_ID = re.compile(r"[A-Za-z0-9_-]+")
+# bertviz's menus: ``Layer: <select id="layer"></select>`` (options are added by its script) and,
+# for encoder-decoder models, ``Attention: <select id="filter">...</select>``.
+_MENU = re.compile(r'(\w+):\s*(<select id="\w+">.*?</select>)', re.DOTALL)
 # Attention weights are embedded to 4 decimals: finer than a reader can see in a line's opacity,
 # and coarse enough that the view's bytes do not depend on how many threads summed the floats.
 WEIGHT_DECIMALS = 4
@@ -80,6 +85,18 @@ def _script(name: str) -> str:
     return f"<script>/* {name}, vendored from npm (see VENDOR.json) */\n{code}\n</script>"
 
 
+def label_menus(body: str) -> str:
+    """Wrap each of bertviz's ``Word: <select ...>`` menus in a ``<label>``, which names it.
+
+    Raises:
+        ValueError: a ``<select>`` that is not in that form (bertviz's layout changed).
+    """
+    labelled, count = _MENU.subn(r"<label>\1: \2</label>", body)
+    if count != body.count("<select"):
+        raise ValueError("a bertviz menu (<select>) without its 'Word:' label: layout changed")
+    return labelled
+
+
 def make_self_contained(view_html: str, view_id: str) -> str:
     """A complete HTML document that draws ``view_html`` with no network.
 
@@ -117,6 +134,7 @@ def make_self_contained(view_html: str, view_id: str) -> str:
     body = _CDN_SCRIPT.sub("", body)
     body = _REQUIRE_CONFIG.sub("", body)
     body = _VIS_ID.sub(f"bertviz-{view_id}", body)
+    body = label_menus(body)
     body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(SCRIPT_SAFE), 1)
     return "\n".join(
         [
