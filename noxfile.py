@@ -80,10 +80,7 @@ def pdf(session: nox.Session) -> None:
 def render(session: nox.Session) -> None:
     """Run the examples and write docs/generated/ (-- --check, --profile, --device, --only)."""
     session.install("-e", LECTURE)
-    session.run("python", "-m", "snippets.render", *session.posargs)
-    if "--check" not in session.posargs and "--list" not in session.posargs:
-        session.install("-e", ".[test]")  # nbformat
-        session.run("python", "-m", "snippets.render.notebooks")
+    session.run("python", "-m", "snippets.render", *session.posargs)  # and the notebooks
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
@@ -100,7 +97,7 @@ def tests(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("python", "-m", "snippets.render", "--check")
-    session.run("mkdocs", "build", "--strict", "--quiet", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
     session.run("pytest", *session.posargs)
 
 

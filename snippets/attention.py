@@ -81,7 +81,8 @@ def example_shapes(encoder):
     model, tokenizer = encoder
     tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
     print(f"tokens ({len(tokens)}): {tokens}")
-    print(f"layers: {len(attentions)}; each tensor: {tuple(attentions[0].shape)}")
+    shape = tuple(attentions[0].shape)
+    print(f"layers: {len(attentions)}; each attention tensor: {shape}")
     row_sums = attentions[0].sum(dim=-1)  # (1, heads, T): should all be 1
     print(f"row sums, layer 0: min {row_sums.min():.4f}, max {row_sums.max():.4f}")
 

@@ -7,7 +7,8 @@ page it reports
 * links (``<a href>``) to a file of the site that does not exist, or to an anchor that the
   target page does not have,
 * root-absolute links (``/assets/...``): from ``file://`` they point at the disk's root,
-* entries of the page's table of contents (Material's secondary sidebar) without text.
+* entries of the page's table of contents (Material's secondary sidebar) without text,
+* id references (``aria-labelledby``, ``for``, ...) that name no element of the page.
 
 Links with a scheme (``https:``, ``mailto:``, ``javascript:``) are not followed: the site is
 checked offline.
@@ -25,6 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
 
+from snippets.render.print_page import ID_REFERENCES
+
 
 @dataclass
 class Report:
@@ -38,6 +41,7 @@ class Report:
     duplicate_ids: list[str] = field(default_factory=list)
     root_absolute: list[str] = field(default_factory=list)
     empty_toc_entries: list[str] = field(default_factory=list)
+    dangling_references: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         return [
@@ -46,6 +50,7 @@ class Report:
             *self.duplicate_ids,
             *self.root_absolute,
             *self.empty_toc_entries,
+            *self.dangling_references,
         ]
 
 
@@ -82,6 +87,14 @@ def check_site(site: Path, allowed_missing: frozenset[str] = frozenset()) -> Rep
         for entry in soup.select("nav.md-nav--secondary a"):
             if not entry.get_text(strip=True):
                 report.empty_toc_entries.append(f"{name}: empty contents entry -> {entry['href']}")
+        for attribute in ID_REFERENCES:  # aria-labelledby="x" needs an element with id x
+            for element in soup.find_all(attrs={attribute: True}):
+                value = element[attribute]
+                for token in value if isinstance(value, list) else value.split():
+                    if token not in ids[path]:
+                        report.dangling_references.append(
+                            f"{name}: {attribute}={token!r} names no element"
+                        )
         for link in soup.find_all("a", href=True):
             href = link["href"].strip()
             parts = urlsplit(href)

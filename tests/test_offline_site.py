@@ -182,7 +182,7 @@ def audit_site(site: Path) -> list[Finding]:
 def build_site(dest: Path) -> Path:
     """``mkdocs build --strict`` of the repository into ``dest`` (also used by test_pdf)."""
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(dest)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(dest)],
         cwd=REPO_ROOT,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         capture_output=True,

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from snippets.render.examples import discover_examples, read_alt_texts
+from snippets.render.examples import MIN_ALT_TEXT, discover_examples, read_alt_texts
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -94,7 +94,7 @@ def test_every_figure_has_alt_text_and_a_caption():
         if any(name.endswith((".png", ".html")) for name in entry["outputs"]):
             figures.add(example_id)
             example = examples[example_id]
-            assert len(example.alt) > 40, f"docs/alt-text.toml needs [{example_id}] alt = ..."
+            assert len(example.alt) >= MIN_ALT_TEXT, f"docs/alt-text.toml: [{example_id}] alt"
             fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
             assert "<figcaption><strong>" in fragment
             alt = html.escape(example.alt)
@@ -151,10 +151,18 @@ def test_the_build_does_not_depend_on_the_working_directory(tmp_path):
     for name, cwd in (("root", REPO), ("docs", DOCS), ("elsewhere", tmp_path)):
         out = tmp_path / f"site-{name}"
         subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+            [sys.executable, "-m", "mkdocs", "build", "--strict",
              "-f", str(REPO / "mkdocs.yml"), "-d", str(out)],
             cwd=cwd, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, check=True,
         )  # fmt: skip
         built[name] = (out / "tokenization.html").read_text(encoding="utf-8")
     assert "load_gpt2_tokenizer" in built["root"]
     assert built["docs"] == built["root"] == built["elsewhere"]
+
+
+def test_every_page_is_in_the_navigation():
+    """A page left out of nav builds (MkDocs only warns) but drops out of the notebooks."""
+    from snippets.render.notebooks import nav_pages
+
+    left_out = {p.name for p in DOCS.glob("*.md")} - set(nav_pages())
+    assert not left_out, f"add {sorted(left_out)} to nav in mkdocs.yml"

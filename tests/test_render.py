@@ -20,7 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 SETTINGS = mf.RenderSettings("offline", "cpu")
 
 
-def fake_example(function: str, caption: str = "A caption.") -> Example:
+FAKE_ALT = "One straight blue line rising from the lower left to the upper right."
+
+
+def fake_example(function: str, caption: str = "A caption.", alt: str = FAKE_ALT) -> Example:
     return Example(
         id=f"fake-{function.removeprefix('example_').replace('_', '-')}",
         module="tests.fake_examples",
@@ -30,7 +33,7 @@ def fake_example(function: str, caption: str = "A caption.") -> Example:
         parameters=(),
         roles=(),
         caption=caption,
-        alt="",
+        alt=alt,
         code_hash="0" * 64,
     )
 
@@ -72,14 +75,15 @@ def test_cli_reports_failure_with_id_file_and_line(monkeypatch, tmp_path, capsys
 
 def test_figures_html_and_escaping(tmp_path: Path):
     generated = tmp_path / "generated"
-    examples = [fake_example("example_figure", "Look <here>."), fake_example("example_script")]
+    alt = "Look <here>: one straight line rising from the lower left to the upper right."
+    examples = [fake_example("example_figure", alt=alt), fake_example("example_script")]
     outcomes, _ = render(examples, examples, SETTINGS, generated, False)
     assert all(o.status == "executed" for o in outcomes)
     png = (generated / "fake-figure.png").read_bytes()
     assert png.startswith(b"\x89PNG") and b"Software" not in png
     fragment = (generated / "fake-figure.md").read_text()
     assert 'src="generated/fake-figure.png"' in fragment
-    assert 'alt="Look &lt;here&gt;."' in fragment and "<here>" not in fragment
+    assert 'alt="Look &lt;here&gt;: one straight' in fragment and "<here>" not in fragment
     script = (generated / "fake-script.md").read_text()
     # Untrusted model text stays inside a fence longer than any backtick run it contains.
     assert "\n````text\n" in script and "<script>alert(1)</script>" in script
@@ -271,3 +275,12 @@ def test_attention_assets_do_not_depend_on_the_thread_count(tmp_path: Path, monk
     committed = mf.GENERATED_DIR
     assets = [name for name in written[1] if name != mf.MANIFEST_NAME]
     assert [n for n in assets if (committed / n).read_bytes() != written[1][n]] == []
+
+
+def test_a_figure_without_alt_text_fails_and_says_where_to_write_it(tmp_path: Path):
+    example = fake_example("example_figure", alt="a line")
+    outcomes, _ = render([example], [example], SETTINGS, tmp_path / "generated", False)
+    assert outcomes[0].status == "failed"
+    assert "MissingAltTextError" in outcomes[0].error
+    assert '[fake-figure] alt = "what it shows"' in outcomes[0].error
+    assert not list((tmp_path / "generated").glob("fake-figure.*"))

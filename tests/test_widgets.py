@@ -274,12 +274,15 @@ def test_print_page_shows_static_outputs_and_a_note_instead(browser, site, media
     page.call("Emulation.setEmulatedMedia", {"media": media})
     page.navigate(site.as_uri() + "/print_page.html", timeout=TIMEOUT_S)
     for widget, spec in WIDGETS.items():
+        # The print page prefixes every id with its page's name: tokenization-tokenizer-...
+        prefix = spec["page"].removesuffix(".html") + "-"
+        static = prefix + spec["static"]
         state = page.evaluate(
             f"""(() => {{
-              const widget = document.getElementById({json.dumps(widget)});
+              const widget = document.getElementById({json.dumps(prefix + widget)});
               const note = widget.parentElement.querySelector(
                 "#" + widget.id + " ~ .widget-print-note");
-              const figure = document.getElementById({json.dumps(spec["static"])});
+              const figure = document.getElementById({json.dumps(static)});
               const shown = (el) => !!el && el.getClientRects().length > 0;
               return {{widget: shown(widget), note: shown(note),
                        noteText: note && note.textContent, figure: shown(figure)}};

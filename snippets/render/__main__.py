@@ -164,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     for outcome in outcomes:
         if outcome.status == "failed":
             print(f"render: FAILED {outcome.error}", file=sys.stderr)
+    if args.output_dir.resolve() == mf.GENERATED_DIR.resolve():
+        # The notebooks follow the pages and the examples: rewrite the stale ones too.
+        from snippets.render import notebooks
+
+        notebooks.main([])
     return 1 if counts["failed"] else 0
 
 

@@ -26,6 +26,8 @@ from snippets.profiles import ROLES
 
 ALT_TEXT_FILE = PACKAGE_DIR.parent / "docs" / "alt-text.toml"
 EXPECTED_WARNINGS_FILE = PACKAGE_DIR.parent / "docs" / "expected-warnings.toml"
+# The shortest alt text that can say what a figure shows (a figure or view without one fails).
+MIN_ALT_TEXT = 40
 # Example parameters that are not model roles: the torch device string.
 EXTRA_PARAMETERS = ("device",)
 

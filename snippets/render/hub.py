@@ -236,7 +236,7 @@ def check(hf_home: Path, work: Path, device: str = "cpu") -> dict[str, float]:
         raise HubCheckError(f"render --profile hub: not every example ran:\n{output[-4000:]}")
     seconds["check"], _ = _run("render --check", [*render, "--check"], work, env)
     seconds["mkdocs"], _ = _run(
-        "mkdocs build --strict", [python, "-m", "mkdocs", "build", "--strict", "--quiet"], work, env
+        "mkdocs build --strict", [python, "-m", "mkdocs", "build", "--strict"], work, env
     )
     manifest = json.loads((work / "docs" / "generated" / "manifest.json").read_text())
     hub_ids = {r.hub_id for r in ROLES.values() if r.hub_id}

@@ -45,8 +45,14 @@ def _page_sections(root: Tag) -> list[Tag]:
     ]
 
 
+# Attributes that name other elements by id (accessible names, form labels, table headers).
+ID_REFERENCES = ("aria-labelledby", "aria-describedby", "aria-controls", "for", "headers")
+
+
 def _rename_ids(section: Tag) -> None:
-    """Prefix the ids print-site left alone with the page's key, as it prefixed the links."""
+    """Prefix the ids print-site left alone with the page's key, as it prefixed the links,
+    and point the section's id references (``aria-labelledby``, ``for``, ...) at the
+    renamed ids."""
     key = section["id"]
     for element in section.find_all(id=True):
         if element.name in PLUGIN_RENAMED:
@@ -54,6 +60,16 @@ def _rename_ids(section: Tag) -> None:
         element["id"] = f"{key}-{element['id']}"
         if element.name == "a" and element.get("name"):
             element["name"] = element["id"]
+    ids = {element["id"] for element in section.find_all(id=True)}
+    for attribute in ID_REFERENCES:
+        for element in section.find_all(attrs={attribute: True}):
+            tokens = element[attribute]
+            tokens = tokens if isinstance(tokens, list) else tokens.split()
+            renamed = [
+                f"{key}-{token}" if token not in ids and f"{key}-{token}" in ids else token
+                for token in tokens
+            ]
+            element[attribute] = " ".join(renamed)
 
 
 def _drop_empty_chapters(soup: BeautifulSoup, root: Tag) -> None:

@@ -30,7 +30,7 @@ from snippets.profiles import (
 )
 from snippets.render import capture
 from snippets.render import manifest as mf
-from snippets.render.examples import Example
+from snippets.render.examples import MIN_ALT_TEXT, Example
 from snippets.render.outputs import Captured, data_json, figure_png, fragment, scrub_paths
 
 
@@ -278,10 +278,19 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     else:
         captured.text += repr(result) + "\n"
     plt.close("all")
+    if (captured.png is not None or captured.html is not None) and len(example.alt) < MIN_ALT_TEXT:
+        raise MissingAltTextError(
+            f"it draws a figure or view, and docs/alt-text.toml has no alt text of at least "
+            f'{MIN_ALT_TEXT} characters for it: add [{example.id}] alt = "what it shows"'
+        )
     captured.text = scrub_paths("\n".join(line.rstrip() for line in captured.text.splitlines()))
     if captured.text:
         captured.text += "\n"
     return captured
+
+
+class MissingAltTextError(ValueError):
+    """A figure or view without alt text: a screen reader would have nothing to read."""
 
 
 class UnexpectedWarningError(RuntimeError):
