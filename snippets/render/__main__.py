@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                   for p in problems)  # fmt: skip
     if not to_render and not orphans:  # nothing to execute: torch is never imported
         print(f"render: 0 executed, {len(examples)} cached, 0 failed", file=sys.stderr)
+        write_notebooks(args.output_dir)
         return 0
     try:
         outcomes, store = render(
@@ -164,12 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     for outcome in outcomes:
         if outcome.status == "failed":
             print(f"render: FAILED {outcome.error}", file=sys.stderr)
-    if args.output_dir.resolve() == mf.GENERATED_DIR.resolve():
-        # The notebooks follow the pages and the examples: rewrite the stale ones too.
+    write_notebooks(args.output_dir)
+    return 1 if counts["failed"] else 0
+
+
+def write_notebooks(output_dir: Path) -> None:
+    """The notebooks follow the pages and the examples: rewrite the stale ones too (when the
+    render wrote the site's outputs)."""
+    if output_dir.resolve() == mf.GENERATED_DIR.resolve():
         from snippets.render import notebooks
 
         notebooks.main([])
-    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":
