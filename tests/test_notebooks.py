@@ -136,3 +136,20 @@ def test_notebook_runs_top_to_bottom(name: str, expected: list[str]):
         o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
     ]
     assert figures, "the notebook's figures were not displayed"
+
+
+def test_a_second_check_with_unchanged_inputs_builds_nothing(monkeypatch, tmp_path):
+    from snippets.render import notebooks
+
+    monkeypatch.setenv("LECTURE_CACHE", str(tmp_path))  # no stamp yet
+    assert notebooks.main(["--check"]) == 0  # builds both and records their inputs' digest
+    assert (tmp_path / "notebooks-fresh.txt").read_text() == notebooks.inputs_digest()
+
+    def fail(name, config_path=None):
+        raise AssertionError("built although nothing changed")
+
+    monkeypatch.setattr(notebooks, "build", fail)
+    assert notebooks.main(["--check"]) == 0
+    (tmp_path / "notebooks-fresh.txt").write_text("another digest")
+    with pytest.raises(AssertionError, match="built although"):
+        notebooks.main(["--check"])

@@ -167,6 +167,19 @@ print(json.dumps(result))
 """
 
 
+# Executing the two generated notebooks top to bottom in a Jupyter kernel, with nbclient (what
+# `jupyter nbconvert --execute` runs): the work a notebook-based site would redo at each build.
+NOTEBOOKS = """
+import nbformat
+from nbclient import NotebookClient
+for name in ("lecture", "homework"):
+    notebook = nbformat.read(f"docs/notebooks/{name}.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                   resources={"metadata": {"path": "."}}).execute()
+print("executed: 2")
+"""
+
+
 def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -> dict:
     """Run the measurements; returns them as a dict (seconds, MB, counts).
 
@@ -242,6 +255,10 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
                 return cold()
 
         results["cold_render_competing_job"] = alternated(cold, cold_loaded, pairs=2)
+        save(results)
+        results["cold_render_vs_notebooks"] = alternated(
+            cold, lambda: run([python, "-c", NOTEBOOKS], work, env), pairs=2
+        )
         save(results)
         threads = {}
         for name, loaded in (("quiet", False), ("competing job", True)):
@@ -361,6 +378,13 @@ def markdown_table(results: dict) -> str:
         f"{cold['first']['seconds']:.1f} s alone, {cold['second']['seconds']:.1f} s while a "
         f"busy loop holds one core: {cold['ratio']:.2f}x (CPU time {cold['cpu_ratio']:.2f}x).",
     ]
+    notebooks = results["cold_render_vs_notebooks"]
+    lines.append(
+        f"- Cold render with the stand-ins cached against executing the two notebooks "
+        f"(nbclient, as `jupyter nbconvert --execute`; {notebooks['pairs']} alternated pairs, "
+        f"medians): {notebooks['first']['seconds']:.1f} s against "
+        f"{notebooks['second']['seconds']:.1f} s, {1 / notebooks['ratio']:.2f}x."
+    )
     for name, by_threads in results["threads"].items():
         one, two = by_threads["1"], by_threads["2"]
         lines.append(
