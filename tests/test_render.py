@@ -261,8 +261,10 @@ def test_attention_assets_do_not_depend_on_the_thread_count(tmp_path: Path, monk
             outcomes, _ = render(examples, attention, SETTINGS, folder, False)
             assert torch.get_num_threads() == threads
             assert [o.example.id for o in outcomes if o.status == "failed"] == []
+            # (not the timings, nor the render's lock file, .render.lock, ignored by git)
             written[threads] = {p.name: p.read_bytes() for p in folder.iterdir()
-                                if p.is_file() and p.name != mf.TIMINGS_NAME}  # fmt: skip
+                                if p.is_file() and p.name != mf.TIMINGS_NAME
+                                and not p.name.startswith(".")}  # fmt: skip
     finally:
         torch.set_num_threads(before)
     assert sorted(written[1]) == sorted(written[2])
