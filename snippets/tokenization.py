@@ -158,9 +158,8 @@ def example_bytes_and_unknowns(gpt2_tokenizer, encoder):
         ids = gpt2_tokenizer.encode(text)
         n_bytes = len(text.encode("utf-8"))
         print(f"{text!r}: {n_bytes} UTF-8 bytes -> {len(ids)} GPT-2 tokens")
-        print(
-            f"  tokens:        {gpt2_tokenizer.convert_ids_to_tokens(ids)}  ids {ids}"
-        )
+        tokens = gpt2_tokenizer.convert_ids_to_tokens(ids)
+        print(f"  tokens:        {tokens}  ids {ids}")
         print(f"  decoded alone: {[gpt2_tokenizer.decode([i]) for i in ids]}")
         print(f"  all together:  {gpt2_tokenizer.decode(ids)!r}")
     _, bert_tokenizer = encoder
