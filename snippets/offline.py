@@ -273,8 +273,9 @@ def materialize(make: Callable, trained: bool, device: str = "cpu") -> Path:
 
 
 # mallopt(3) parameters of glibc's malloc.h.
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-_GLIBC_TRIM_THRESHOLD, _GLIBC_MMAP_MAX = 128 * 1024, 65536  # glibc's defaults
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+# glibc's defaults (an arena maximum of 0: glibc's own rule, 8 per core)
+_GLIBC_TRIM_THRESHOLD, _GLIBC_MMAP_MAX, _GLIBC_ARENA_MAX = 128 * 1024, 65536, 0
 
 
 @contextlib.contextmanager
@@ -303,6 +304,9 @@ def training_process():
     if mallopt is not None:
         mallopt(_M_MMAP_MAX, 0)
         mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+        # One arena: the second training thread's buffers are kept in the same heap, not in
+        # an arena of its own that keeps another gigabyte (peak 1.64 GiB against 1.87 GiB).
+        mallopt(_M_ARENA_MAX, 1)
     try:
         yield
     finally:
@@ -310,4 +314,5 @@ def training_process():
         if mallopt is not None:
             mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX)
             mallopt(_M_TRIM_THRESHOLD, _GLIBC_TRIM_THRESHOLD)
+            mallopt(_M_ARENA_MAX, _GLIBC_ARENA_MAX)
             malloc_trim(0)
