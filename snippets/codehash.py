@@ -41,9 +41,8 @@ class ModuleInfo:
     nodes: dict[str, ast.AST] = field(default_factory=dict)
     imports: dict[str, Symbol] = field(default_factory=dict)  # alias -> (module, name)
     module_aliases: dict[str, str] = field(default_factory=dict)  # alias -> module
-    top_imports: list[ast.AST] = field(
-        default_factory=list
-    )  # module-level import statements
+    # module-level import statements
+    top_imports: list[ast.AST] = field(default_factory=list)
 
 
 def _module_files(package_dir: Path) -> dict[str, Path]:

@@ -13,6 +13,8 @@ only among the most likely tokens whose probabilities add up to p)."""
 
 from __future__ import annotations
 
+from snippets.sequences import next_token_logits
+
 PROMPT = "My dog really wanted to eat icecream because"
 
 
@@ -179,17 +181,6 @@ def example_stop_strings(generator):
 
 
 # --8<-- [start:temperature]
-def next_token_logits(generator, prompt):
-    """The logits (scores) for the token after ``prompt``, shape (vocab_size,)."""
-    import torch
-
-    tokenizer, model = generator.tokenizer, generator.model
-    input_ids = tokenizer(prompt, return_tensors="pt").input_ids.to(model.device)
-    with torch.no_grad():
-        logits = model(input_ids).logits  # (1, T, vocab_size)
-    return logits[0, -1]  # the last position scores the next token
-
-
 def example_temperature(generator):
     """Next-token probabilities after the prompt at three temperatures: low temperature
     piles the probability on the top token, high temperature spreads it over many."""
@@ -197,7 +188,8 @@ def example_temperature(generator):
     import torch
 
     tokenizer = generator.tokenizer
-    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
+    # next_token_logits: defined on the page "Modeling sequential data"
+    logits = next_token_logits(generator.model, tokenizer, PROMPT)  # (vocab_size,)
     top_ids = torch.topk(logits, k=10).indices
     labels = [repr(tokenizer.decode(i)) for i in top_ids]
     fig, axes = plt.subplots(1, 3, figsize=(8, 3.4), sharex=True, sharey=True)
@@ -222,7 +214,7 @@ def example_next_token_logits(generator):
     you move it."""
     import torch
 
-    logits = next_token_logits(generator, PROMPT)  # (vocab_size,)
+    logits = next_token_logits(generator.model, generator.tokenizer, PROMPT)
     top = torch.topk(logits, k=30)  # the 30 largest logits and their ids, largest first
     return {
         "prompt": PROMPT,

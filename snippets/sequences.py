@@ -24,11 +24,8 @@ def check_length(model, input_ids) -> None:
         )
 
 
-def next_token_distribution(model, tokenizer, text: str):
-    """P(next token | text) over the whole vocabulary.
-
-    Returns:
-        A tensor of shape (vocab_size,) that sums to 1.
+def next_token_logits(model, tokenizer, text: str):
+    """The model's scores (logits) for the token after ``text``: shape (vocab_size,).
 
     Raises:
         ValueError: the text has more tokens than the model has positions.
@@ -39,10 +36,23 @@ def next_token_distribution(model, tokenizer, text: str):
     input_ids = input_ids.to(model.device)
     check_length(model, input_ids)
     with torch.no_grad():
-        logits = model(
-            input_ids
-        ).logits  # (1, T, vocab_size): a score for every next token
-    return torch.softmax(logits[0, -1], dim=-1)  # last position predicts the next token
+        # (1, T, vocab_size): at each position, a score for every possible next token
+        logits = model(input_ids).logits
+    return logits[0, -1]  # the last position scores the token after the text
+
+
+def next_token_distribution(model, tokenizer, text: str):
+    """P(next token | text) over the whole vocabulary: the softmax of the logits.
+
+    Returns:
+        A tensor of shape (vocab_size,) that sums to 1.
+
+    Raises:
+        ValueError: the text has more tokens than the model has positions.
+    """
+    import torch
+
+    return torch.softmax(next_token_logits(model, tokenizer, text), dim=-1)
 
 
 def example_next_token(generator):
