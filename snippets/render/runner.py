@@ -297,46 +297,46 @@ class UnexpectedWarningError(RuntimeError):
     """An example warned what ``docs/expected-warnings.toml`` does not declare, or the reverse."""
 
 
-def check_warnings(example: Example, emitted: list[str]) -> None:
-    """Fail an example whose warnings differ from its declaration.
+def check_declared(emitted: list[str], expected: tuple[str, ...], subject: str, table: str):
+    """Compare what ``subject`` warned with its declaration, the ``[table]`` of
+    ``docs/expected-warnings.toml`` (an example id, or ``load.<role>.<profile>``).
 
     Raises:
         UnexpectedWarningError: a warning no declared part matches, or a declared part that no
-            warning matches; the message says what to write in ``docs/expected-warnings.toml``.
+            warning matches; the message says what to write in the file.
     """
-    unexpected = capture.undeclared(emitted, example.expected_warnings)
-    absent = capture.missing(emitted, example.expected_warnings)
+    unexpected = capture.undeclared(emitted, expected)
+    absent = capture.missing(emitted, expected)
+    problems = []
     if unexpected:
-        raise UnexpectedWarningError(
-            f"it emitted {unexpected}, which docs/expected-warnings.toml does not declare. "
-            "Fix the cause, or declare it (its output shows it) and explain it on the page: "
-            f'[{example.id}] warnings = ["<part of the message>"]'
+        problems.append(
+            f"{subject} emitted {unexpected}, which docs/expected-warnings.toml does not declare"
         )
     if absent:
-        raise UnexpectedWarningError(
-            f"docs/expected-warnings.toml declares {absent} for it, and it emitted no such "
-            "warning: update the declaration (and the page's explanation)"
+        problems.append(
+            f"docs/expected-warnings.toml declares {absent} for it; what it emitted "
+            f"({emitted or 'nothing'}) is not the declared warning"
         )
+    if problems:
+        raise UnexpectedWarningError(
+            "; ".join(problems) + ". Fix the cause, or declare what it emits (its output shows "
+            f'it) and explain it on the page: [{table}] warnings = ["<part of the message>"]'
+        )
+
+
+def check_warnings(example: Example, emitted: list[str]) -> None:
+    """Fail an example whose warnings differ from its declaration (:func:`check_declared`)."""
+    check_declared(emitted, example.expected_warnings, "it", example.id)
 
 
 def check_load_warnings(role: str, profile: str, emitted: list[str]) -> list[str]:
     """What loading ``role`` warned, if ``[load.<role>.<profile>]`` of
-    ``docs/expected-warnings.toml`` declares exactly that.
-
-    Raises:
-        UnexpectedWarningError: an undeclared warning, or a declared one that did not come.
-    """
+    ``docs/expected-warnings.toml`` declares exactly that (:func:`check_declared`)."""
     from snippets.render.examples import read_expected_load_warnings
 
     expected = read_expected_load_warnings().get((role, profile), ())
-    unexpected, absent = capture.undeclared(emitted, expected), capture.missing(emitted, expected)
-    if unexpected or absent:
-        raise UnexpectedWarningError(
-            f"loading model role {role!r} ({profile} profile) warned {unexpected or 'nothing'}"
-            f"{f', not the declared {absent}' if absent else ''}: fix the cause in its loader or "
-            f"checkpoint, or declare it in docs/expected-warnings.toml as [load.{role}.{profile}] "
-            'warnings = ["<part of the message>"] and explain it where the page shows the loader'
-        )
+    subject = f"loading model role {role!r} ({profile} profile)"
+    check_declared(emitted, expected, subject, f"load.{role}.{profile}")
     return emitted
 
 
