@@ -286,3 +286,78 @@ def test_a_figure_without_alt_text_fails_and_says_where_to_write_it(tmp_path: Pa
     assert "MissingAltTextError" in outcomes[0].error
     assert '[fake-figure] alt = "what it shows"' in outcomes[0].error
     assert not list((tmp_path / "generated").glob("fake-figure.*"))
+
+
+def test_workers_give_the_serial_outcomes_in_the_same_order(tmp_path: Path):
+    """``jobs=2`` (forked workers): the same outcomes in the same order, failures with their
+    file and line, and the same bytes as a serial render."""
+    examples = [fake_example(f) for f in ("example_prints", "example_raises", "example_figure",
+                                          "example_data", "example_not_json")]  # fmt: skip
+    serial, _ = render(examples, examples, SETTINGS, tmp_path / "serial", False, jobs=1)
+    forked, _ = render(examples, examples, SETTINGS, tmp_path / "forked", False, jobs=2)
+    assert [(o.example.id, o.status) for o in forked] == [(o.example.id, o.status) for o in serial]
+    assert [o.status for o in forked] == ["executed", "failed", "executed", "executed", "failed"]
+    assert "fake-raises (tests/fake_examples.py:" in forked[1].error
+    assert "ValueError: the example is broken" in forked[1].error
+    names = sorted(p.name for p in (tmp_path / "serial").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "forked").iterdir())
+    for name in names:
+        if name not in (mf.TIMINGS_NAME, ".render.lock"):
+            serial_bytes = (tmp_path / "serial" / name).read_bytes()
+            assert serial_bytes == (tmp_path / "forked" / name).read_bytes(), name
+
+
+def test_workers_share_the_models_loaded_once(monkeypatch, tmp_path: Path):
+    """With workers, each role is loaded once, before they fork; a role that fails to load
+    fails its examples (named), and the others run."""
+    import snippets.render.runner
+
+    calls = []
+
+    def fake_load(role, profile, device):
+        calls.append(role)
+        if role == "classifier":
+            raise OSError("no classifier here")
+        return f"<{role}>"
+
+    monkeypatch.setattr(snippets.render.runner, "load", fake_load)
+    takes = replace(fake_example("example_takes_encoder"), roles=("encoder",),
+                    parameters=("encoder",))  # fmt: skip
+    examples = [replace(takes, id=f"fake-{i}") for i in range(4)]
+    examples.append(replace(takes, id="fake-classifier", roles=("classifier",)))
+    outcomes, store = render(examples, examples, SETTINGS, tmp_path / "generated", False, jobs=2)
+    assert [o.status for o in outcomes] == ["executed"] * 4 + ["failed"]
+    assert "fake-classifier" in outcomes[4].error and "no classifier here" in outcomes[4].error
+    assert calls == ["encoder", "classifier"] and store.load_counts == {"encoder": 1}
+    assert (tmp_path / "generated" / "fake-3.txt").read_text() == "got <encoder>\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--jobs", "0"], "--jobs 0: give 1 or more"),
+        (["--jobs", "two"], "--jobs 'two': give a number"),
+        (["--jobs", "2", "--device", "cuda"], "does not survive a fork"),
+    ],
+)
+def test_bad_jobs_are_refused_before_anything_runs(arguments, message, monkeypatch, capsys):
+    import snippets.render.__main__ as cli
+    import snippets.render.runner
+
+    monkeypatch.setattr(snippets.render.runner, "resolve_device", lambda requested: requested)
+    status = cli.main(["--profile", "offline", "--device", "cpu", *arguments])
+    assert status == 2 and message in capsys.readouterr().err
+
+
+def test_jobs_default_to_the_cores_on_the_cpu_and_to_one_on_a_gpu(monkeypatch):
+    from snippets.render import runner
+
+    monkeypatch.setattr(runner.sys, "version_info", (3, 11, 7))
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert runner.default_jobs("cpu") == runner.MAX_JOBS
+    assert runner.default_jobs("cuda") == runner.default_jobs("mps") == 1
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0})
+    assert runner.default_jobs("cpu") == 1
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(runner.sys, "version_info", (3, 12, 0))
+    assert runner.default_jobs("cpu") == 1  # fork warns in a threaded process from 3.12

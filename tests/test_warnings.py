@@ -123,11 +123,12 @@ def test_every_declared_warning_is_in_its_committed_output():
 @pytest.mark.slow
 def test_every_example_renders_with_python_warnings_as_errors(tmp_path: Path):
     """All examples, offline profile, ``python -W error``: an undeclared warning (Python's or
-    transformers') fails the render; the outputs equal the committed ones byte for byte."""
+    transformers') fails the render; the outputs equal the committed ones byte for byte. Two
+    forked workers execute them (the attention test renders serially and compares too)."""
     generated = tmp_path / "generated"
     result = subprocess.run(
         [sys.executable, "-W", "error", "-m", "snippets.render", "--profile", "offline",
-         "--device", "cpu", "--quiet", "--output-dir", str(generated)],
+         "--device", "cpu", "--jobs", "2", "--quiet", "--output-dir", str(generated)],
         cwd=REPO, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

@@ -53,6 +53,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="ID",
         help="render only these example ids (repeatable)",
     )
+    parser.add_argument(
+        "--jobs",
+        default="auto",
+        metavar="N",
+        help="processes that execute examples (default: auto, the usable cores up to 4 on "
+        "the CPU, 1 on a GPU)",
+    )
     parser.add_argument("--force", action="store_true", help="re-render even fresh examples")
     parser.add_argument("--list", action="store_true", help="list the examples and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -102,16 +109,31 @@ def main(argv: list[str] | None = None) -> int:
 
     # Rendering: only now are torch and transformers imported.
     from snippets.profiles import ModelUnavailableError
-    from snippets.render.runner import RenderError, render, resolve_device, resolve_profile
+    from snippets.render.runner import (
+        RenderError,
+        check_jobs,
+        default_jobs,
+        render,
+        resolve_device,
+        resolve_profile,
+    )
 
     try:
         profile, why = resolve_profile(args.profile or "auto")
         device = resolve_device(args.device or "auto")
+        if args.jobs == "auto":
+            jobs = default_jobs(device)
+        elif args.jobs.isdigit():
+            jobs = int(args.jobs)
+        else:
+            raise RenderError(f"--jobs {args.jobs!r}: give a number of processes, or auto")
+        check_jobs(jobs, device)
     except RenderError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
     print(
-        f"render: profile {profile} ({why}); device {device}; seed {args.seed}; dtype {args.dtype}",
+        f"render: profile {profile} ({why}); device {device}; seed {args.seed}; "
+        f"dtype {args.dtype}; jobs {jobs}",
         file=sys.stderr,
     )
     settings = mf.RenderSettings(profile, device, args.seed, args.dtype)
@@ -135,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         outcomes, store = render(
-            examples, to_render, settings, args.output_dir, progress=not args.quiet
+            examples, to_render, settings, args.output_dir, progress=not args.quiet, jobs=jobs
         )
     except ModelUnavailableError as error:
         print(f"render: {error}", file=sys.stderr)

@@ -8,11 +8,12 @@ comparisons are made in alternated pairs (A B A B ...) and reported as medians.
 
 1. cold render of the offline profile with an empty cache (training the stand-ins included);
 2. training the tiny GPT-2 stand-in alone, as the render does (``offline.training_process``:
-   one thread, large buffers kept between steps) and as before (torch's default threads, glibc's
-   default allocator), with user and system time, page faults and peak memory;
+   ``TRAINING_THREADS`` threads, large buffers kept between steps, one malloc arena) and as
+   before (glibc's default allocator), with user and system time, page faults and peak memory;
 3. cold render with the stand-ins cached, alone and while a competing single-core job (a busy
-   loop) runs, alternated; and the effect of the torch thread count on one forward pass of the
-   tiny GPT-2 (inference) and on one training step, with and without the competing job;
+   loop) runs, alternated; with ``--jobs auto`` against ``--jobs 1``; and the effect of the
+   torch thread count on one forward pass of the tiny GPT-2 (inference) and on one training
+   step, with and without the competing job;
 4. no-op render against ``render --check``, alternated pairs;
 5. render after changing one example (must execute exactly that one);
 6. plain ``mkdocs build`` against the frozen docs build (``render --check`` then ``mkdocs
@@ -84,6 +85,12 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> Measure:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
     return Measure(seconds, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024,
                    usage.ru_minflt, output)  # fmt: skip
+
+
+def jobs_used(output: str) -> int:
+    """The worker processes a render says it used (``jobs N`` on its first line)."""
+    match = re.search(r"; jobs (\d+)", output)
+    return int(match[1]) if match else 1
 
 
 def executed_count(output: str) -> int:
@@ -256,6 +263,16 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
 
         results["cold_render_competing_job"] = alternated(cold, cold_loaded, pairs=2)
         save(results)
+
+        def cold_serial() -> Measure:
+            clear_outputs()
+            return run([*render, "--quiet", "--jobs", "1"], work, env)
+
+        results["cold_render_jobs"] = {
+            "auto": jobs_used(cold().output),
+            **alternated(cold, cold_serial, pairs=2),
+        }
+        save(results)
         results["cold_render_vs_notebooks"] = alternated(
             cold, lambda: run([python, "-c", NOTEBOOKS], work, env), pairs=2
         )
@@ -365,19 +382,29 @@ def markdown_table(results: dict) -> str:
         )
     loads = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(results["model_loads_s"].items()))
     same = results["reproducible"]
+    differing = same["differing_from_committed"]
     cold, noop = results["cold_render_competing_job"], results["noop_render_vs_check"]
     frozen, synthetic = results["frozen_vs_mkdocs"], results["check_synthetic"]
     lines += [
         "",
         f"- The cold render's {same['files']} files (assets and manifest) compared with the "
-        f"committed ones: {len(same['differing_from_committed'])} differ "
-        f"{same['differing_from_committed'] or ''}.",
+        f"committed ones: {len(differing)} differ{f' {differing}' if differing else ''}.",
         f"- Cold render: imports {results['imports_s']} s; model loads and stand-in training "
-        f"{loads}; the examples themselves {results['examples_s']:.1f} s.",
+        f"{loads}; the examples themselves {results['examples_s']:.1f} s (summed over the "
+        f"worker processes that ran them side by side).",
         f"- Cold render with the stand-ins cached ({cold['pairs']} alternated pairs, medians): "
         f"{cold['first']['seconds']:.1f} s alone, {cold['second']['seconds']:.1f} s while a "
         f"busy loop holds one core: {cold['ratio']:.2f}x (CPU time {cold['cpu_ratio']:.2f}x).",
     ]
+    jobs = results["cold_render_jobs"]
+    lines.append(
+        f"- Cold render with the stand-ins cached, {jobs['auto']} worker processes (`--jobs "
+        f"auto`) against one (`--jobs 1`; {jobs['pairs']} alternated pairs, medians): "
+        f"{jobs['first']['seconds']:.1f} s against {jobs['second']['seconds']:.1f} s "
+        f"(CPU time {jobs['first']['cpu_seconds']:.1f} s against "
+        f"{jobs['second']['cpu_seconds']:.1f} s; peak memory of the largest process "
+        f"{jobs['first']['peak_mb']} MB against {jobs['second']['peak_mb']} MB)."
+    )
     notebooks = results["cold_render_vs_notebooks"]
     lines.append(
         f"- Cold render with the stand-ins cached against executing the two notebooks "

@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ from snippets.render import capture
 from snippets.render import manifest as mf
 from snippets.render.examples import MIN_ALT_TEXT, Example
 from snippets.render.outputs import Captured, data_json, figure_png, fragment, scrub_paths
+
+# Most worker processes --jobs auto starts: each holds its own copy of what it touches.
+MAX_JOBS = 4
 
 
 class RenderError(RuntimeError):
@@ -369,16 +373,61 @@ def render(
     settings: mf.RenderSettings,
     generated: Path = mf.GENERATED_DIR,
     progress: bool = True,
+    jobs: int = 1,
 ) -> tuple[list[Outcome], ModelStore]:
     """Execute ``to_render`` and update assets and manifest after each success.
 
     A failing example keeps its previous assets and manifest entry; the others go on. Two
     renders of the same folder never interleave: the second waits for the first's lock.
+
+    Args:
+        jobs: processes that execute examples. With more than one (CPU only, where ``fork``
+            exists), the models are loaded first and the examples run in ``jobs`` forked
+            worker processes that share them; this process writes the assets as results come.
+
+    Raises:
+        RenderError: ``jobs`` is below 1, or above 1 where workers cannot be forked (a GPU
+            device: CUDA does not survive ``fork``; a platform without ``fork``).
+        ModelUnavailableError: a model role cannot be had at all (no example can run).
     """
+    check_jobs(jobs, settings.device)
     generated.mkdir(parents=True, exist_ok=True)
     with open(generated / ".render.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _render_locked(examples, to_render, settings, generated, progress)
+        return _render_locked(examples, to_render, settings, generated, progress, jobs)
+
+
+def default_jobs(device: str) -> int:
+    """Worker processes for ``--jobs auto``: the usable cores, at most :data:`MAX_JOBS`, on the
+    CPU where ``fork`` exists, on Python 3.11; else 1.
+
+    From Python 3.12 ``os.fork`` warns (``DeprecationWarning``) in a process that has other
+    threads, and a render's process has some once numpy and torch are imported (OpenBLAS's
+    and torch's pools): there ``--jobs auto`` is 1, and a larger ``--jobs`` shows the warning.
+    """
+    if device != "cpu" or not forking_possible() or sys.version_info >= (3, 12):
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_JOBS))
+
+
+def forking_possible() -> bool:
+    """Whether workers can be forked here: Linux (``fork`` on macOS is unsafe with the system
+    frameworks that libraries load, and Windows has none)."""
+    return sys.platform.startswith("linux")
+
+
+def check_jobs(jobs: int, device: str) -> None:
+    """Raises:
+    RenderError: ``jobs`` < 1, or > 1 on a GPU device or without ``fork``."""
+    if jobs < 1:
+        raise RenderError(f"--jobs {jobs}: give 1 or more worker processes (or auto)")
+    if jobs > 1 and device != "cpu":
+        raise RenderError(
+            f"--jobs {jobs} forks worker processes, and {device} does not survive a fork: "
+            "render on a GPU with --jobs 1 (the default there)"
+        )
+    if jobs > 1 and not forking_possible():
+        raise RenderError(f"--jobs {jobs} needs fork (Linux); here, render with --jobs 1")
 
 
 def _render_locked(
@@ -387,6 +436,7 @@ def _render_locked(
     settings: mf.RenderSettings,
     generated: Path,
     progress: bool,
+    jobs: int,
 ) -> tuple[list[Outcome], ModelStore]:
     from tqdm import tqdm
 
@@ -403,28 +453,30 @@ def _render_locked(
         set_inference_threads()
     quiet_libraries()
     label = device_label(settings.device)
+    if jobs > 1 and len(to_render) > 1:
+        # Longest first (by the last render's timings), so no worker is left with a long one.
+        longest_first = sorted(to_render, key=lambda e: -timings["examples"].get(e.id, 0.0))
+        results = execute_in_workers(longest_first, store, settings.seed, jobs)
+    else:
+        results = (run_example(example, store, settings.seed) for example in to_render)
+    done: dict[str, Outcome] = {}
+    with tqdm(total=len(to_render), desc="render", unit="example", disable=not progress,
+              file=sys.stderr) as bar:  # fmt: skip
+        for result in results:
+            example = result.example
+            bar.set_postfix_str(example.id)
+            bar.update()
+            if result.status == "failed":
+                done[example.id] = Outcome(example, "failed", 0.0, result.error)
+                continue
+            assert result.captured is not None
+            digests = write_assets(example, result.captured, settings.profile, label, generated)
+            parts = mf.key_parts(example, settings, versions)
+            manifest.record(mf.Entry.create(example, parts, label, digests))
+            timings["examples"][example.id] = round(result.duration, 2)
+            done[example.id] = Outcome(example, "executed", result.duration)
     outcomes = [Outcome(e, "cached") for e in examples if e not in to_render]
-    bar = tqdm(to_render, desc="render", unit="example", disable=not progress, file=sys.stderr)
-    for example in bar:
-        bar.set_postfix_str(example.id)
-        try:
-            for role in example.roles:  # load (or train) models outside the example's timing
-                store.get(role)
-            start = time.perf_counter()
-            captured = execute(example, store, settings.seed)
-        except ModelUnavailableError:
-            raise  # no example can run without its model: stop with the message
-        except Exception as error:
-            where = _failure_location(example, error)
-            message = f"{example.id} ({where}): {type(error).__name__}: {error}"
-            outcomes.append(Outcome(example, "failed", 0.0, message))
-            continue
-        duration = time.perf_counter() - start
-        digests = write_assets(example, captured, settings.profile, label, generated)
-        parts = mf.key_parts(example, settings, versions)
-        manifest.record(mf.Entry.create(example, parts, label, digests))
-        timings["examples"][example.id] = round(duration, 2)
-        outcomes.append(Outcome(example, "executed", duration))
+    outcomes += [done[e.id] for e in to_render]
     known = {e.id for e in examples}
     orphans = set(manifest.entries) - known
     for orphan in orphans:
@@ -440,6 +492,81 @@ def _render_locked(
         text = json.dumps(timings, indent=2, sort_keys=True) + "\n"
         mf.atomic_write(generated / mf.TIMINGS_NAME, text)
     return outcomes, store
+
+
+@dataclass
+class Result:
+    """What executing one example gave: its capture and seconds, or the failure's message."""
+
+    example: Example
+    status: str  # "executed" or "failed"
+    captured: Captured | None = None
+    duration: float = 0.0
+    error: str = ""
+
+
+def run_example(example: Example, store: ModelStore, seed: int) -> Result:
+    """Load the example's models (outside its timing), execute it, time it.
+
+    Raises:
+        ModelUnavailableError: a model it needs cannot be had (no example could run); any
+            other error is the example's failure, in the result with its file and line.
+    """
+    try:
+        for role in example.roles:
+            store.get(role)
+        start = time.perf_counter()
+        captured = execute(example, store, seed)
+    except ModelUnavailableError:
+        raise
+    except Exception as error:
+        where = _failure_location(example, error)
+        message = f"{example.id} ({where}): {type(error).__name__}: {error}"
+        return Result(example, "failed", error=message)
+    return Result(example, "executed", captured, time.perf_counter() - start)
+
+
+# What forked workers inherit: (examples, model store, seed); set only while they run.
+_WORK: tuple[list[Example], ModelStore, int] | None = None
+
+
+def _run_inherited(index: int) -> Result:
+    assert _WORK is not None, "a worker started outside execute_in_workers"
+    examples, store, seed = _WORK
+    return run_example(examples[index], store, seed)
+
+
+def execute_in_workers(
+    examples: list[Example], store: ModelStore, seed: int, jobs: int
+) -> Iterator[Result]:
+    """Execute ``examples`` in ``jobs`` forked processes; yields results as they finish.
+
+    Every model the examples need is loaded here first (a role that fails to load fails its
+    examples, as in a serial render), so the workers share the loaded models copy-on-write
+    instead of loading them again. Workers keep :data:`INFERENCE_THREADS` torch threads: with
+    one thread torch enters no OpenMP parallel region, which is what makes forking a process
+    that has run torch safe (the same rule as ``torch.utils.data.DataLoader``'s workers).
+    Each example is seeded, captured and checked in its worker exactly as in a serial render.
+
+    Raises:
+        ModelUnavailableError: a model role cannot be had at all.
+    """
+    global _WORK
+    for role in dict.fromkeys(role for example in examples for role in example.roles):
+        try:
+            store.get(role)
+        except ModelUnavailableError:
+            raise
+        except Exception:  # the store keeps the error: each example of the role fails with it
+            pass
+    import multiprocessing
+
+    _WORK = (examples, store, seed)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(examples))) as pool:
+            yield from pool.imap_unordered(_run_inherited, range(len(examples)))
+    finally:
+        _WORK = None
 
 
 def import_libraries(examples: list[Example]) -> float:
