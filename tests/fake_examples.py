@@ -52,3 +52,17 @@ def example_warns():
     warnings.warn("a Python warning from an example", UserWarning, stacklevel=1)
     logging.get_logger("transformers.fake").warning_once("a transformers warning")
     print("after")
+
+
+def example_dies():
+    """Ends its process the way a crash in native code would: no exception, no cleanup."""
+    import os
+
+    os._exit(3)
+
+
+def example_exits():
+    """Calls sys.exit, as a script would."""
+    import sys
+
+    sys.exit("stopped by the example")

@@ -361,3 +361,18 @@ def test_jobs_default_to_the_cores_on_the_cpu_and_to_one_on_a_gpu(monkeypatch):
     monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)))
     monkeypatch.setattr(runner.sys, "version_info", (3, 12, 0))
     assert runner.default_jobs("cpu") == 1  # fork warns in a threaded process from 3.12
+
+
+def test_a_dying_worker_fails_its_examples_instead_of_hanging(tmp_path: Path):
+    """An example that kills its worker (``os._exit``, as a crash in native code would) fails
+    with a message that says so and how to see its own error; ``sys.exit`` in an example is
+    that example's failure; the render ends and keeps what finished."""
+    examples = [fake_example(f) for f in ("example_prints", "example_exits", "example_dies")]
+    outcomes, _ = render(examples, examples, SETTINGS, tmp_path / "generated", False, jobs=2)
+    status = {o.example.id: o for o in outcomes}
+    assert status["fake-exits"].status == "failed"
+    assert "SystemExit: stopped by the example" in status["fake-exits"].error
+    assert status["fake-dies"].status == "failed"
+    assert "a worker process died" in status["fake-dies"].error
+    assert "--jobs 1 --only fake-dies" in status["fake-dies"].error
+    assert not list((tmp_path / "generated").glob("fake-dies.*"))

@@ -519,7 +519,7 @@ def run_example(example: Example, store: ModelStore, seed: int) -> Result:
         captured = execute(example, store, seed)
     except ModelUnavailableError:
         raise
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit() in an example is its failure
         where = _failure_location(example, error)
         message = f"{example.id} ({where}): {type(error).__name__}: {error}"
         return Result(example, "failed", error=message)
@@ -547,6 +547,8 @@ def execute_in_workers(
     one thread torch enters no OpenMP parallel region, which is what makes forking a process
     that has run torch safe (the same rule as ``torch.utils.data.DataLoader``'s workers).
     Each example is seeded, captured and checked in its worker exactly as in a serial render.
+    A worker that dies (a crash in native code, ``os._exit``) fails the examples that had not
+    finished, with a message that says so, instead of hanging the render.
 
     Raises:
         ModelUnavailableError: a model role cannot be had at all.
@@ -560,11 +562,26 @@ def execute_in_workers(
         except Exception:  # the store keeps the error: each example of the role fails with it
             pass
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     _WORK = (examples, store, seed)
+    context = multiprocessing.get_context("fork")
     try:
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(examples))) as pool:
-            yield from pool.imap_unordered(_run_inherited, range(len(examples)))
+        with ProcessPoolExecutor(min(jobs, len(examples)), mp_context=context) as pool:
+            futures = {pool.submit(_run_inherited, i): examples[i] for i in range(len(examples))}
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    example = futures[future]
+                    message = (
+                        f"{example.id} ({example.path}:{example.line}): a worker process died "
+                        "while this example or another one ran in it (a crash in native code, "
+                        "os._exit, the out-of-memory killer); render it alone with "
+                        f"--jobs 1 --only {example.id} to see its own error"
+                    )
+                    yield Result(example, "failed", error=message)
     finally:
         _WORK = None
 
