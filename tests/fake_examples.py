@@ -66,3 +66,8 @@ def example_exits():
     import sys
 
     sys.exit("stopped by the example")
+
+
+def example_long_input(gpt2_tokenizer):
+    """Tokenizes more tokens than GPT-2 has positions: the tokenizer warns (once per instance)."""
+    print(len(gpt2_tokenizer("word " * 1100)["input_ids"]))

@@ -376,3 +376,18 @@ def test_a_dying_worker_fails_its_examples_instead_of_hanging(tmp_path: Path):
     assert "a worker process died" in status["fake-dies"].error
     assert "--jobs 1 --only fake-dies" in status["fake-dies"].error
     assert not list((tmp_path / "generated").glob("fake-dies.*"))
+
+
+def test_a_warning_shown_once_per_tokenizer_is_shown_to_every_example(tmp_path: Path):
+    """transformers warns about a too-long input once per tokenizer instance; two examples
+    sharing the tokenizer both show it (and both declare it), so an output does not depend on
+    which example ran first in its process."""
+    declared = ("longer than the specified maximum sequence length",)
+    first = replace(fake_example("example_long_input"), roles=("gpt2_tokenizer",),
+                    parameters=("gpt2_tokenizer",), expected_warnings=declared)  # fmt: skip
+    examples = [first, replace(first, id="fake-long-input-again")]
+    outcomes, _ = render(examples, examples, SETTINGS, tmp_path / "generated", False)
+    assert [o.status for o in outcomes] == ["executed", "executed"], outcomes
+    for example in examples:
+        text = (tmp_path / "generated" / f"{example.id}.txt").read_text()
+        assert "(1101 > 1024)" in text and text.rstrip().endswith("1101")

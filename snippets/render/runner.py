@@ -262,6 +262,7 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     kwargs = {}
     for name in example.parameters:
         kwargs[name] = store.get(name) if name in ROLES else store.device
+        forget_warnings_shown_once(kwargs[name])
     plt.close("all")
     seed_everything(seed)
     with capture.capture() as output:
@@ -291,6 +292,19 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     if captured.text:
         captured.text += "\n"
     return captured
+
+
+def forget_warnings_shown_once(value: Any) -> None:
+    """Forget which warnings the tokenizers in ``value`` (a tokenizer, a ``(model, tokenizer)``
+    pair, a pipeline) have shown: transformers shows some once per tokenizer instance (the
+    flags of ``tokenizer.deprecation_warnings``, e.g. "Token indices sequence length is longer
+    than the specified maximum"), so without this an example's output would depend on which
+    examples ran before it in the same process."""
+    for item in value if isinstance(value, tuple) else (value,):
+        for candidate in (item, getattr(item, "tokenizer", None)):
+            shown = getattr(candidate, "deprecation_warnings", None)
+            if isinstance(shown, dict):
+                shown.clear()
 
 
 class MissingAltTextError(ValueError):
