@@ -71,3 +71,8 @@ def example_exits():
 def example_long_input(gpt2_tokenizer):
     """Tokenizes more tokens than GPT-2 has positions: the tokenizer warns (once per instance)."""
     print(len(gpt2_tokenizer("word " * 1100)["input_ids"]))
+
+
+def example_interrupted():
+    """Stands for a reader pressing Ctrl-C while the example runs."""
+    raise KeyboardInterrupt

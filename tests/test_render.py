@@ -391,3 +391,20 @@ def test_a_warning_shown_once_per_tokenizer_is_shown_to_every_example(tmp_path: 
     for example in examples:
         text = (tmp_path / "generated" / f"{example.id}.txt").read_text()
         assert "(1101 > 1024)" in text and text.rstrip().endswith("1101")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_the_render_and_keeps_what_finished(jobs, monkeypatch, tmp_path, capsys):
+    import snippets.render.__main__ as cli
+
+    examples = [fake_example("example_prints"), fake_example("example_interrupted")]
+    monkeypatch.setattr(cli, "discover_examples", lambda: examples)
+    out = tmp_path / "generated"
+    arguments = ["--profile", "offline", "--device", "cpu", "--quiet", "--jobs", jobs]
+    status = cli.main([*arguments, "--output-dir", str(out)])
+    assert status == 130
+    assert "render: interrupted; the examples that finished are written" in capsys.readouterr().err
+    assert not list(out.glob(".*.tmp"))
+    if jobs == "1":  # in order: the first one finished before the interruption
+        assert "fake-prints" in mf.Manifest.read(out).entries
+        assert (out / "fake-prints.txt").read_text() == "hello from an example\n"

@@ -2,7 +2,8 @@
 
 Exit status: 0 when every asset is fresh (``--check``) or every executed example succeeded;
 1 when ``--check`` finds stale, missing or orphaned assets, or an example failed; 2 when the
-render could not start (bad device, unreachable profile, malformed example).
+render could not start (bad device, unreachable profile, malformed example); 130 when it was
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -162,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     except ModelUnavailableError as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("render: interrupted; the examples that finished are written and recorded, "
+              "run it again to execute the rest", file=sys.stderr)  # fmt: skip
+        return 130
     counts = {
         status: sum(o.status == status for o in outcomes)
         for status in ("executed", "cached", "failed")
