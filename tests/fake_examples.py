@@ -76,3 +76,26 @@ def example_long_input(gpt2_tokenizer):
 def example_interrupted():
     """Stands for a reader pressing Ctrl-C while the example runs."""
     raise KeyboardInterrupt
+
+
+def example_flips_the_padding_side(trained_gpt2):
+    """Changes the shared tokenizer (what a later example would silently inherit)."""
+    model, tokenizer = trained_gpt2
+    tokenizer.padding_side = "left" if tokenizer.padding_side == "right" else "right"
+    print(tokenizer.padding_side)
+
+
+def example_trains_the_shared_model(trained_gpt2):
+    """Switches the shared model to training mode and nudges a weight in place."""
+    import torch
+
+    model, tokenizer = trained_gpt2
+    model.train()
+    with torch.no_grad():
+        model.lm_head.weight[0, 0] += 1.0
+
+
+def example_reads_the_shared_model(trained_gpt2):
+    """Prints what the shared model and tokenizer are like."""
+    model, tokenizer = trained_gpt2
+    print(tokenizer.padding_side, model.training, round(model.lm_head.weight[0, 0].item(), 6))

@@ -408,3 +408,30 @@ def test_ctrl_c_stops_the_render_and_keeps_what_finished(jobs, monkeypatch, tmp_
     if jobs == "1":  # in order: the first one finished before the interruption
         assert "fake-prints" in mf.Manifest.read(out).entries
         assert (out / "fake-prints.txt").read_text() == "hello from an example\n"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_example_that_changes_a_shared_model_fails_and_the_next_get_it_fresh(jobs, tmp_path):
+    """Changing the shared tokenizer or model (train mode, a weight in place) fails the example,
+    naming the role and the change; the examples after it get a freshly loaded one."""
+
+    def takes(function: str) -> Example:
+        return replace(fake_example(function), roles=("trained_gpt2",),
+                       parameters=("trained_gpt2",))  # fmt: skip
+
+    reader = takes("example_reads_the_shared_model")
+    examples = [replace(reader, id="fake-reads-first"), takes("example_flips_the_padding_side"),
+                takes("example_trains_the_shared_model"), reader]  # fmt: skip
+    generated = tmp_path / "generated"
+    outcomes, _ = render(examples, examples, SETTINGS, generated, False, jobs=jobs)
+    by_id = {o.example.id: o for o in outcomes}
+    assert [o.status for o in outcomes] == ["executed", "failed", "failed", "executed"]
+    padding = by_id["fake-flips-the-padding-side"].error
+    assert "SharedModelChangedError" in padding
+    assert re.search(r"trained_gpt2: \[1\]\.tokenizer\.padding_side: '(left|right)' -> '", padding)
+    training = by_id["fake-trains-the-shared-model"].error
+    assert "[0].model.modules in training mode: 0 -> " in training
+    assert "[0].model.in-place changes to weights" in training
+    first = (generated / "fake-reads-first.txt").read_text()
+    assert first.split()[1] == "False"  # eval mode
+    assert (generated / "fake-reads-the-shared-model.txt").read_text() == first

@@ -32,6 +32,7 @@ from snippets.profiles import (
 from snippets.render import capture
 from snippets.render import manifest as mf
 from snippets.render.examples import MIN_ALT_TEXT, Example
+from snippets.render.fingerprint import changes, fingerprint
 from snippets.render.outputs import Captured, data_json, figure_png, fragment, scrub_paths
 
 # Most worker processes --jobs auto starts: each holds its own copy of what it touches.
@@ -196,6 +197,10 @@ class ModelStore:
             self.load_seconds[role] = round(time.perf_counter() - start, 2)
         return self._loaded[role]
 
+    def forget(self, role: str) -> None:
+        """Drop a loaded role (an example changed it): the next :meth:`get` loads it again."""
+        self._loaded.pop(role, None)
+
 
 def _cast(value: Any, dtype: str) -> Any:
     """Cast loaded models to ``dtype`` (float32 leaves them as they are)."""
@@ -264,9 +269,12 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
         kwargs[name] = store.get(name) if name in ROLES else store.device
         forget_warnings_shown_once(kwargs[name])
     plt.close("all")
+    shared = {name: value for name, value in kwargs.items() if name in ROLES}
+    before = {name: fingerprint(value) for name, value in shared.items()}
     seed_everything(seed)
     with capture.capture() as output:
         result = function(**kwargs)
+    check_unchanged(before, {name: fingerprint(value) for name, value in shared.items()}, store)
     check_warnings(example, output.warnings)
     captured = Captured(text=output.text)
     if result is None:
@@ -305,6 +313,30 @@ def forget_warnings_shown_once(value: Any) -> None:
             shown = getattr(candidate, "deprecation_warnings", None)
             if isinstance(shown, dict):
                 shown.clear()
+
+
+class SharedModelChangedError(RuntimeError):
+    """An example changed a model, tokenizer or config that the other examples share."""
+
+
+def check_unchanged(before: dict[str, dict], after: dict[str, dict], store: ModelStore) -> None:
+    """Fail an example that changed what it shares with the other examples (the
+    :func:`~snippets.render.fingerprint.fingerprint` of a role differs after it ran); the
+    changed roles are dropped from ``store``, so the examples after it get them fresh.
+
+    Raises:
+        SharedModelChangedError: naming each role and what changed in it.
+    """
+    changed = {role: found for role in before if (found := changes(before[role], after[role]))}
+    for role in changed:
+        store.forget(role)
+    if changed:
+        problems = " | ".join(f"{role}: {'; '.join(found)}" for role, found in changed.items())
+        raise SharedModelChangedError(
+            f"it changed what it shares with the other examples ({problems}); the examples "
+            "after it would see the change, and with worker processes only some of them. "
+            "Change a copy (copy.deepcopy(model)), or load a fresh one in the example."
+        )
 
 
 class MissingAltTextError(ValueError):
