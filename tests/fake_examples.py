@@ -74,8 +74,58 @@ def example_long_input(gpt2_tokenizer):
 
 
 def example_interrupted():
-    """Stands for a reader pressing Ctrl-C while the example runs."""
+    """Stands for a reader pressing Ctrl-C while the example runs: SIGINT to its process."""
+    import os
+    import signal
+    import time
+
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)  # the signal's handler raises KeyboardInterrupt before this ends
+
+
+def example_raises_keyboard_interrupt():
+    """Raises KeyboardInterrupt itself, with no Ctrl-C: its own failure, not the render's end."""
     raise KeyboardInterrupt
+
+
+def example_sleeps():
+    """Takes long: stands for work that Ctrl-C must not wait for."""
+    import time
+
+    time.sleep(20)
+    print("slept")
+
+
+def example_leaves_a_thread():
+    """Starts a thread that keeps printing after the example returned."""
+    import threading
+    import time
+
+    def tick() -> None:
+        for number in range(40):
+            print(f"tick {number}")
+            time.sleep(0.05)
+
+    threading.Thread(target=tick, name="ticker", daemon=True).start()
+
+
+def example_writes_stderr():
+    """Writes to stdout and stderr, as a notebook cell would show both."""
+    import sys
+
+    print("to stdout")
+    print("to stderr", file=sys.stderr)
+    print("stdout again")
+
+
+def example_returns_an_object():
+    """Returns something a page cannot show."""
+    return object()
+
+
+def example_prints_too_much():
+    """Prints far more than a page should show."""
+    print("x" * 200_000)
 
 
 def example_flips_the_padding_side(trained_gpt2):
@@ -99,3 +149,24 @@ def example_reads_the_shared_model(trained_gpt2):
     """Prints what the shared model and tokenizer are like."""
     model, tokenizer = trained_gpt2
     print(tokenizer.padding_side, model.training, round(model.lm_head.weight[0, 0].item(), 6))
+
+
+def example_edits_weights_behind_autograd(trained_gpt2):
+    """Changes a weight through ``.data`` (which torch's version counter does not see)."""
+    model, tokenizer = trained_gpt2
+    model.lm_head.weight.data[0, 0] += 1.0
+
+
+def example_replaces_a_parameter(trained_gpt2):
+    """Swaps a layer's bias for a new parameter."""
+    import torch
+
+    model, tokenizer = trained_gpt2
+    model.transformer.ln_f.bias = torch.nn.Parameter(model.transformer.ln_f.bias + 1.0)
+
+
+def example_changes_then_fails(trained_gpt2):
+    """Changes the shared tokenizer, then fails."""
+    model, tokenizer = trained_gpt2
+    tokenizer.truncation_side = "left" if tokenizer.truncation_side == "right" else "right"
+    raise ValueError("failed after changing the tokenizer")

@@ -335,8 +335,10 @@ def test_workers_share_the_models_loaded_once(monkeypatch, tmp_path: Path):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--jobs", "0"], "--jobs 0: give 1 or more"),
+        (["--jobs", "0"], "--jobs '0': give a number of processes, 1 or more, or auto"),
         (["--jobs", "two"], "--jobs 'two': give a number"),
+        (["--jobs", "\u00b9"], "give a number"),  # a superscript one: a digit, not ASCII
+        (["--check", "--jobs", "-1"], "give a number"),
         (["--jobs", "2", "--device", "cuda"], "does not survive a fork"),
     ],
 )
@@ -345,93 +347,170 @@ def test_bad_jobs_are_refused_before_anything_runs(arguments, message, monkeypat
     import snippets.render.runner
 
     monkeypatch.setattr(snippets.render.runner, "resolve_device", lambda requested: requested)
-    status = cli.main(["--profile", "offline", "--device", "cpu", *arguments])
+    try:
+        status = cli.main(["--profile", "offline", "--device", "cpu", *arguments])
+    except SystemExit as usage_error:  # argparse: a malformed value, in every mode
+        status = usage_error.code
     assert status == 2 and message in capsys.readouterr().err
 
 
 def test_jobs_default_to_the_cores_on_the_cpu_and_to_one_on_a_gpu(monkeypatch):
-    from snippets.render import runner
+    from snippets.render import workers
 
-    monkeypatch.setattr(runner.sys, "version_info", (3, 11, 7))
-    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)))
-    assert runner.default_jobs("cpu") == runner.MAX_JOBS
-    assert runner.default_jobs("cuda") == runner.default_jobs("mps") == 1
-    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0})
-    assert runner.default_jobs("cpu") == 1
-    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(16)))
-    monkeypatch.setattr(runner.sys, "version_info", (3, 12, 0))
-    assert runner.default_jobs("cpu") == 1  # fork warns in a threaded process from 3.12
+    monkeypatch.setattr(workers.sys, "version_info", (3, 11, 7))
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert workers.default_jobs("cpu") == workers.MAX_JOBS
+    assert workers.default_jobs("cuda") == workers.default_jobs("mps") == 1
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: {0})
+    assert workers.default_jobs("cpu") == 1
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(16)))
+    monkeypatch.setattr(workers.sys, "version_info", (3, 12, 0))
+    assert workers.default_jobs("cpu") == 1  # fork warns in a threaded process from 3.12
 
 
-def test_a_dying_worker_fails_its_examples_instead_of_hanging(tmp_path: Path):
-    """An example that kills its worker (``os._exit``, as a crash in native code would) fails
-    with a message that says so and how to see its own error; ``sys.exit`` in an example is
-    that example's failure; the render ends and keeps what finished."""
-    examples = [fake_example(f) for f in ("example_prints", "example_exits", "example_dies")]
+def test_a_dying_worker_fails_only_the_example_that_killed_it(tmp_path: Path):
+    """An example that ends its worker's process (``os._exit``, as a crash in native code
+    would) fails with how the process ended; the examples the broken pool left unfinished run
+    again, each in a process of its own, and succeed; ``sys.exit`` in an example is that
+    example's failure."""
+    names = ("example_prints", "example_exits", "example_dies", "example_figure", "example_data")
+    examples = [fake_example(f) for f in names]
     outcomes, _ = render(examples, examples, SETTINGS, tmp_path / "generated", False, jobs=2)
     status = {o.example.id: o for o in outcomes}
-    assert status["fake-exits"].status == "failed"
+    assert [status[e.id].status for e in examples] == [
+        "executed",
+        "failed",
+        "failed",
+        "executed",
+        "executed",
+    ]
     assert "SystemExit: stopped by the example" in status["fake-exits"].error
-    assert status["fake-dies"].status == "failed"
-    assert "a worker process died" in status["fake-dies"].error
-    assert "--jobs 1 --only fake-dies" in status["fake-dies"].error
+    assert status["fake-dies"].error.startswith(
+        "fake-dies (tests/fake_examples.py:1): its process ended before it returned, exit status 3"
+    )
     assert not list((tmp_path / "generated").glob("fake-dies.*"))
-
-
-def test_a_warning_shown_once_per_tokenizer_is_shown_to_every_example(tmp_path: Path):
-    """transformers warns about a too-long input once per tokenizer instance; two examples
-    sharing the tokenizer both show it (and both declare it), so an output does not depend on
-    which example ran first in its process."""
-    declared = ("longer than the specified maximum sequence length",)
-    first = replace(fake_example("example_long_input"), roles=("gpt2_tokenizer",),
-                    parameters=("gpt2_tokenizer",), expected_warnings=declared)  # fmt: skip
-    examples = [first, replace(first, id="fake-long-input-again")]
-    outcomes, _ = render(examples, examples, SETTINGS, tmp_path / "generated", False)
-    assert [o.status for o in outcomes] == ["executed", "executed"], outcomes
-    for example in examples:
-        text = (tmp_path / "generated" / f"{example.id}.txt").read_text()
-        assert "(1101 > 1024)" in text and text.rstrip().endswith("1101")
+    assert (tmp_path / "generated" / "fake-prints.txt").read_text() == "hello from an example\n"
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_stops_the_render_and_keeps_what_finished(jobs, monkeypatch, tmp_path, capsys):
+    """SIGINT stops the render at once (the queued 20-second examples neither run nor are
+    waited for), says what was kept in one line, and exits 130."""
+    import time
+
     import snippets.render.__main__ as cli
 
-    examples = [fake_example("example_prints"), fake_example("example_interrupted")]
+    sleepers = [replace(fake_example("example_sleeps"), id=f"fake-sleeps-{i}") for i in range(4)]
+    examples = [fake_example("example_prints"), fake_example("example_interrupted"), *sleepers]
     monkeypatch.setattr(cli, "discover_examples", lambda: examples)
     out = tmp_path / "generated"
     arguments = ["--profile", "offline", "--device", "cpu", "--quiet", "--jobs", jobs]
+    start = time.perf_counter()
     status = cli.main([*arguments, "--output-dir", str(out)])
     assert status == 130
+    assert time.perf_counter() - start < 15  # not 20 s per queued example
     assert "render: interrupted; the examples that finished are written" in capsys.readouterr().err
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.tmp")) and not list(out.glob("fake-sleeps-*"))
     if jobs == "1":  # in order: the first one finished before the interruption
         assert "fake-prints" in mf.Manifest.read(out).entries
         assert (out / "fake-prints.txt").read_text() == "hello from an example\n"
+    import multiprocessing
+
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_example_raising_keyboard_interrupt_itself_is_its_own_failure(jobs, tmp_path):
+    examples = [fake_example("example_raises_keyboard_interrupt"), fake_example("example_prints")]
+    outcomes, _ = render(examples, examples, SETTINGS, tmp_path / "generated", False, jobs=jobs)
+    assert [o.status for o in outcomes] == ["failed", "executed"]
+    assert "fake-raises-keyboard-interrupt (tests/fake_examples.py:" in outcomes[0].error
+    assert "KeyboardInterrupt" in outcomes[0].error
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_what_an_example_leaves_behind_or_cannot_show_fails_it(jobs, tmp_path):
+    """A thread left running (its prints would land in other examples' outputs), a returned
+    object a page cannot show, more text than a page should show: each fails its example with
+    what to do; stderr is part of the output, in order."""
+    names = ("example_leaves_a_thread", "example_returns_an_object", "example_prints_too_much",
+             "example_writes_stderr", "example_prints")  # fmt: skip
+    examples = [fake_example(f) for f in names]
+    generated = tmp_path / "generated"
+    outcomes, _ = render(examples, examples, SETTINGS, generated, False, jobs=jobs)
+    by_id = {o.example.id: o for o in outcomes}
+    assert [o.status for o in outcomes] == ["failed"] * 3 + ["executed"] * 2
+    thread = by_id["fake-leaves-a-thread"].error
+    assert "SideEffectError: it left 1 thread(s) running (ticker)" in thread
+    assert "Join them before returning" in thread
+    returned = by_id["fake-returns-an-object"].error
+    assert "TypeError: it returned builtins.object, which a page cannot show" in returned
+    assert (
+        "printed 200,001 characters; a page shows at most 100,000"
+        in by_id["fake-prints-too-much"].error
+    )
+    assert (generated / "fake-writes-stderr.txt").read_text() == (
+        "to stdout\nto stderr\nstdout again\n"
+    )
+    assert (generated / "fake-prints.txt").read_text() == "hello from an example\n"
+
+
+def test_an_output_folder_that_cannot_be_written_stops_before_anything_runs(tmp_path, capsys):
+    import snippets.render.__main__ as cli
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    status = cli.main(["--profile", "offline", "--device", "cpu", "--output-dir", str(a_file)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"render: cannot write the outputs to {a_file}" in err
+    assert "give --output-dir a folder you can write" in err and "Traceback" not in err
+
+
+def test_examples_left_out_by_only_are_not_counted_as_cached(monkeypatch, tmp_path, capsys):
+    import snippets.render.__main__ as cli
+
+    examples = [fake_example("example_prints"), fake_example("example_data")]
+    monkeypatch.setattr(cli, "discover_examples", lambda: examples)
+    arguments = ["--profile", "offline", "--device", "cpu", "--quiet", "--only", "fake-prints"]
+    assert cli.main([*arguments, "--output-dir", str(tmp_path / "generated")]) == 0
+    err = capsys.readouterr().err
+    assert "render: 1 executed, 0 cached, 0 failed, 1 stale but not selected (--only)" in err
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_an_example_that_changes_a_shared_model_fails_and_the_next_get_it_fresh(jobs, tmp_path):
-    """Changing the shared tokenizer or model (train mode, a weight in place) fails the example,
-    naming the role and the change; the examples after it get a freshly loaded one."""
+    """Changing the shared tokenizer or model (train mode, a weight in place, through ``.data``
+    or by a new parameter) fails the example, naming the role and the change, also when it
+    then raises; the examples after it get a freshly loaded one."""
 
     def takes(function: str) -> Example:
         return replace(fake_example(function), roles=("trained_gpt2",),
                        parameters=("trained_gpt2",))  # fmt: skip
 
     reader = takes("example_reads_the_shared_model")
-    examples = [replace(reader, id="fake-reads-first"), takes("example_flips_the_padding_side"),
-                takes("example_trains_the_shared_model"), reader]  # fmt: skip
+    changers = ["example_flips_the_padding_side", "example_trains_the_shared_model",
+                "example_edits_weights_behind_autograd", "example_replaces_a_parameter",
+                "example_changes_then_fails"]  # fmt: skip
+    examples = [replace(reader, id="fake-reads-first")]
+    for function in changers:
+        examples += [takes(function), replace(reader, id=f"fake-reads-after-{function[8:]}")]
     generated = tmp_path / "generated"
     outcomes, _ = render(examples, examples, SETTINGS, generated, False, jobs=jobs)
     by_id = {o.example.id: o for o in outcomes}
-    assert [o.status for o in outcomes] == ["executed", "failed", "failed", "executed"]
+    assert [o.status for o in outcomes] == ["executed"] + ["failed", "executed"] * 5
     padding = by_id["fake-flips-the-padding-side"].error
-    assert "SharedModelChangedError" in padding
+    assert "SideEffectError: it changed what it shares" in padding
     assert re.search(r"trained_gpt2: \[1\]\.tokenizer\.padding_side: '(left|right)' -> '", padding)
     training = by_id["fake-trains-the-shared-model"].error
     assert "[0].model.modules in training mode: 0 -> " in training
     assert "[0].model.in-place changes to weights" in training
+    assert "[0].model.sum of the weights" in by_id["fake-edits-weights-behind-autograd"].error
+    assert "storage addresses" in by_id["fake-replaces-a-parameter"].error
+    both = by_id["fake-changes-then-fails"].error
+    assert "ValueError: failed after changing the tokenizer It also changed what it shares" in both
+    assert "tokenizer.truncation_side" in both
     first = (generated / "fake-reads-first.txt").read_text()
     assert first.split()[1] == "False"  # eval mode
-    assert (generated / "fake-reads-the-shared-model.txt").read_text() == first
+    for example in examples[2::2]:
+        assert (generated / f"{example.id}.txt").read_text() == first, example.id

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from snippets.render import manifest as mf
 from snippets.render.examples import ExampleDefinitionError, discover_examples
+from snippets.render.workers import JobsError, check_jobs, default_jobs, parse_jobs
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -56,10 +57,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--jobs",
-        default="auto",
+        default=None,
+        type=jobs_argument,
         metavar="N",
         help="processes that execute examples (default: auto, the usable cores up to 4 on "
-        "the CPU, 1 on a GPU)",
+        "the CPU under Python 3.11; 1 on a GPU and from Python 3.12)",
     )
     parser.add_argument("--force", action="store_true", help="re-render even fresh examples")
     parser.add_argument("--list", action="store_true", help="list the examples and exit")
@@ -71,6 +73,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where the assets and manifest live (default: docs/generated)",
     )
     return parser.parse_args(argv)
+
+
+def jobs_argument(text: str) -> int | None:
+    """``--jobs`` for argparse: None for auto, else the count (a bad value is a usage error)."""
+    try:
+        return parse_jobs(text)
+    except JobsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def summary(statuses: list[str], unselected_stale: int) -> str:
+    """``render: 3 executed, 30 cached, 1 failed[, 3 stale but not selected (--only)]`` from
+    each example's status (an example not executed counts as cached unless it is stale)."""
+    executed, failed = statuses.count("executed"), statuses.count("failed")
+    cached = len(statuses) - executed - failed - unselected_stale
+    text = f"render: {executed} executed, {cached} cached, {failed} failed"
+    if unselected_stale:
+        text += f", {unselected_stale} stale but not selected (--only)"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     from snippets.profiles import ModelUnavailableError
     from snippets.render.runner import (
         RenderError,
-        check_jobs,
-        default_jobs,
+        check_writable,
         render,
         resolve_device,
         resolve_profile,
@@ -122,14 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         profile, why = resolve_profile(args.profile or "auto")
         device = resolve_device(args.device or "auto")
-        if args.jobs == "auto":
-            jobs = default_jobs(device)
-        elif args.jobs.isdigit():
-            jobs = int(args.jobs)
-        else:
-            raise RenderError(f"--jobs {args.jobs!r}: give a number of processes, or auto")
+        jobs = default_jobs(device) if args.jobs is None else args.jobs
         check_jobs(jobs, device)
-    except RenderError as error:
+        check_writable(args.output_dir)
+    except (RenderError, JobsError) as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
     print(
@@ -152,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
     orphans = any(p.kind == "orphaned" and p.name in mf.Manifest.read(args.output_dir).entries
                   for p in problems)  # fmt: skip
+    unselected_stale = sum(e not in selected for e in stale)
     if not to_render and not orphans:  # nothing to execute: torch is never imported
-        print(f"render: 0 executed, {len(examples)} cached, 0 failed", file=sys.stderr)
+        print(summary(["cached"] * len(examples), unselected_stale), file=sys.stderr)
         write_notebooks(args.output_dir)
         return 0
     try:
@@ -167,15 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         print("render: interrupted; the examples that finished are written and recorded, "
               "run it again to execute the rest", file=sys.stderr)  # fmt: skip
         return 130
-    counts = {
-        status: sum(o.status == status for o in outcomes)
-        for status in ("executed", "cached", "failed")
-    }
-    print(
-        f"render: {counts['executed']} executed, {counts['cached']} cached, "
-        f"{counts['failed']} failed",
-        file=sys.stderr,
-    )
+    print(summary([o.status for o in outcomes], unselected_stale), file=sys.stderr)
     if store.import_seconds is not None:
         print(f"  imports  {store.import_seconds:7.2f} s  (libraries and lecture modules)",
               file=sys.stderr)  # fmt: skip
@@ -193,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         if outcome.status == "failed":
             print(f"render: FAILED {outcome.error}", file=sys.stderr)
     write_notebooks(args.output_dir)
-    return 1 if counts["failed"] else 0
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 def write_notebooks(output_dir: Path) -> None:

@@ -1,9 +1,9 @@
 """Warnings are outputs: capture what an example prints and warns, in the order it happens.
 
-A student who runs an example in a notebook sees its printed lines and, between them, the
-Python warnings (``warnings.warn``) and transformers' log warnings (``[transformers] ...`` on
-stderr) it triggers. :func:`capture` collects all three into one text, so the page shows what
-the notebook would. Which warnings an example is expected to emit is declared in
+A student who runs an example in a notebook sees its printed lines (stdout and stderr) and,
+between them, the Python warnings (``warnings.warn``) and transformers' log warnings
+(``[transformers] ...`` on stderr) it triggers. :func:`capture` collects them into one text, so
+the page shows what the notebook would. Which warnings an example is expected to emit is declared in
 ``docs/expected-warnings.toml``; :func:`undeclared` and :func:`missing` compare the two, and the
 renderer fails an example whose warnings differ from its declaration.
 """
@@ -23,8 +23,8 @@ class Capture:
     """What a block of code printed and warned.
 
     Attributes:
-        text: stdout and the warnings, interleaved in the order they happened; a Python warning
-            reads ``UserWarning: message``, a transformers log ``[transformers] message``.
+        text: stdout, stderr and the warnings, interleaved in the order they happened; a Python
+            warning reads ``UserWarning: message``, a transformers log ``[transformers] message``.
         warnings: the warnings alone, in the same form.
     """
 
@@ -56,7 +56,8 @@ class _WarningHandler(logging.Handler):
 
 @contextlib.contextmanager
 def capture() -> Iterator[Capture]:
-    """Collect stdout, Python warnings and transformers' warning logs of the ``with`` block.
+    """Collect stdout, stderr, Python warnings and transformers' warning logs of the ``with``
+    block.
 
     Python's warning filters are left as they are (``python -W error`` still turns a warning
     into an exception); what they let through is recorded instead of printed to stderr. Each
@@ -80,7 +81,11 @@ def capture() -> Iterator[Capture]:
         stream.warn(f"{category.__name__}: {message}")
 
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(stream):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(stream),
+            contextlib.redirect_stderr(stream),  # a notebook shows stderr in the output too
+        ):
             # catch_warnings() invalidates the once-per-location registries on entry.
             warnings.showwarning = show
             yield result

@@ -1,11 +1,12 @@
 """What an example could change in the models it shares with the other examples.
 
 Every example of a render gets the same loaded objects for a role (a pipeline, a model and
-its tokenizer). An example that changes one (``model.train()``, a weight updated in place, a
-tokenizer's ``padding_side``, a config or generation-config field) would change what the
-examples after it print, and with worker processes only the ones that happen to run after it
-in the same process. The renderer takes a fingerprint of each role before and after an example
-and fails the example whose fingerprint changed (``runner.execute``).
+its tokenizer). An example that changes one (``model.train()``, a weight changed in place or
+replaced, a tokenizer's ``padding_side``, a config or generation-config field) would change what
+the examples after it print, and with worker processes only the ones that happen to run after
+it in the same process. The model store takes a fingerprint of each role when it loads it; after
+each example the renderer compares, fails the example whose roles changed, and loads those
+roles again for the examples after it (``runner.ModelStore.changed_roles``).
 """
 
 from __future__ import annotations
@@ -55,11 +56,17 @@ def fingerprint(value: Any) -> dict[str, object]:
 
 
 def _model_parts(model: Any, prefix: str) -> dict[str, object]:
+    import torch
+
     tensors = [*model.parameters(), *model.buffers()]
+    with torch.no_grad():
+        checksum = sum(float(t.sum()) for t in tensors if t.is_floating_point())
     parts: dict[str, object] = {
         f"{prefix}modules in training mode": sum(m.training for m in model.modules()),
         f"{prefix}tensors": len(tensors),
+        f"{prefix}tensor storage addresses": hash(tuple(t.data_ptr() for t in tensors)),
         f"{prefix}in-place changes to weights": sum(t._version for t in tensors),
+        f"{prefix}sum of the weights": repr(checksum),  # as text: nan == nan
         f"{prefix}requires_grad": sum(t.requires_grad for t in tensors),
     }
     if getattr(model, "config", None) is not None:

@@ -12,9 +12,10 @@ import platform
 import random
 import socket
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,18 @@ from snippets.render import manifest as mf
 from snippets.render.examples import MIN_ALT_TEXT, Example
 from snippets.render.fingerprint import changes, fingerprint
 from snippets.render.outputs import Captured, data_json, figure_png, fragment, scrub_paths
+from snippets.render.workers import (
+    ProcessDied,
+    check_jobs,
+    interrupted,
+    noticing_interrupts,
+    run_forked,
+)
 
-# Most worker processes --jobs auto starts: each holds its own copy of what it touches.
-MAX_JOBS = 4
+# Longest text output a page shows (the longest today is about 1,000 characters).
+MAX_TEXT_OUTPUT = 100_000
+# How long a thread an example started may take to end after it returns.
+THREAD_GRACE_SECONDS = 0.5
 
 
 class RenderError(RuntimeError):
@@ -176,6 +186,7 @@ class ModelStore:
         self.import_seconds: float | None = None  # importing libraries before the examples
         self._failed: dict[str, Exception] = {}  # a role that failed once fails at once after
         self.load_warnings: dict[str, list[str]] = {}  # declared ones, for the render's report
+        self._fingerprints: dict[str, dict[str, object]] = {}  # each role as loaded
 
     def get(self, role: str) -> Any:
         if role in self._failed:
@@ -193,13 +204,23 @@ class ModelStore:
                 self._failed[role] = error
                 raise
             self._loaded[role] = _cast(value, self.dtype)
+            self._fingerprints[role] = fingerprint(self._loaded[role])
             self.load_counts[role] = self.load_counts.get(role, 0) + 1
             self.load_seconds[role] = round(time.perf_counter() - start, 2)
         return self._loaded[role]
 
-    def forget(self, role: str) -> None:
-        """Drop a loaded role (an example changed it): the next :meth:`get` loads it again."""
-        self._loaded.pop(role, None)
+    def changed_roles(self, roles: Iterable[str]) -> dict[str, list[str]]:
+        """Which of the loaded ``roles`` differ from how they were loaded, and how (see
+        :mod:`snippets.render.fingerprint`); those are dropped, so that the next :meth:`get`
+        loads them again."""
+        changed = {}
+        for role in roles:
+            if role in self._loaded:
+                found = changes(self._fingerprints[role], fingerprint(self._loaded[role]))
+                if found:
+                    changed[role] = found
+                    del self._loaded[role]
+        return changed
 
 
 def _cast(value: Any, dtype: str) -> Any:
@@ -248,14 +269,19 @@ def _failure_location(example: Example, error: BaseException) -> str:
 
 
 def execute(example: Example, store: ModelStore, seed: int) -> Captured:
-    """Run one example and capture what it prints, returns and draws.
+    """Run one example and capture what it prints (stdout and stderr), warns, returns and
+    draws.
 
-    A returned dict or list is data (``<id>.json``, and a JSON data island on the page for a
-    widget to read); it must hold only what JSON can.
+    It may return nothing, a matplotlib figure, an HTML view (bertviz), a string (shown as
+    text), or a dict or list (data: ``<id>.json``, and a JSON data island on the page for a
+    widget to read), which must hold only what JSON can.
 
     Raises:
-        whatever the example raises; ``TypeError`` if it returns something that cannot be shown
-        or data that is not JSON.
+        whatever the example raises (with a note if it also had side effects);
+        ``TypeError`` if it returns anything else or data that is not JSON;
+        :class:`SideEffectError` if it changed a shared model or left a thread running;
+        :class:`UnexpectedWarningError`, :class:`MissingAltTextError`,
+        :class:`OutputTooLongError`.
     """
     import matplotlib
 
@@ -269,12 +295,22 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
         kwargs[name] = store.get(name) if name in ROLES else store.device
         forget_warnings_shown_once(kwargs[name])
     plt.close("all")
-    shared = {name: value for name, value in kwargs.items() if name in ROLES}
-    before = {name: fingerprint(value) for name, value in shared.items()}
+    threads_before = set(threading.enumerate())
     seed_everything(seed)
-    with capture.capture() as output:
-        result = function(**kwargs)
-    check_unchanged(before, {name: fingerprint(value) for name, value in shared.items()}, store)
+    error: BaseException | None = None
+    try:
+        with capture.capture() as output:
+            result = function(**kwargs)
+    except BaseException as raised:  # noqa: BLE001 - re-raised below, after the checks
+        error = raised
+    # Even when the example failed: what it changed must not reach the examples after it.
+    side_effects = side_effects_of(example, store, threads_before)
+    if error is not None:
+        if side_effects:
+            error.add_note(f"It also {side_effects}.")
+        raise error
+    if side_effects:
+        raise SideEffectError(f"it {side_effects}")
     check_warnings(example, output.warnings)
     captured = Captured(text=output.text)
     if result is None:
@@ -289,17 +325,62 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     elif isinstance(result, str):
         captured.text += result if result.endswith("\n") else result + "\n"
     else:
-        captured.text += repr(result) + "\n"
+        raise TypeError(
+            f"it returned {type(result).__module__}.{type(result).__qualname__}, which a page "
+            "cannot show: print it, or return None, a matplotlib figure, an HTML view, a str, "
+            "or a dict or list for a widget"
+        )
     plt.close("all")
     if (captured.png is not None or captured.html is not None) and len(example.alt) < MIN_ALT_TEXT:
         raise MissingAltTextError(
             f"it draws a figure or view, and docs/alt-text.toml has no alt text of at least "
             f'{MIN_ALT_TEXT} characters for it: add [{example.id}] alt = "what it shows"'
         )
+    if len(captured.text) > MAX_TEXT_OUTPUT:
+        raise OutputTooLongError(
+            f"it printed {len(captured.text):,} characters; a page shows at most "
+            f"{MAX_TEXT_OUTPUT:,}: print less (a summary, the first rows)"
+        )
     captured.text = scrub_paths("\n".join(line.rstrip() for line in captured.text.splitlines()))
     if captured.text:
         captured.text += "\n"
     return captured
+
+
+class SideEffectError(RuntimeError):
+    """An example changed a model, tokenizer or config that the other examples share, or left
+    a thread running that would write into their outputs."""
+
+
+class OutputTooLongError(ValueError):
+    """An example printed more text than a page should show."""
+
+
+def side_effects_of(example: Example, store: ModelStore, threads_before: set) -> str:
+    """What ``example`` did that would reach the examples after it, as the end of a sentence
+    beginning "it" (empty if nothing): the roles it changed (dropped from ``store``, so the next
+    examples get them fresh) and the threads it started and left running (after waiting up to
+    :data:`THREAD_GRACE_SECONDS` for them)."""
+    problems = []
+    changed = store.changed_roles(name for name in example.parameters if name in ROLES)
+    if changed:
+        details = " | ".join(f"{role}: {'; '.join(found)}" for role, found in changed.items())
+        problems.append(
+            f"changed what it shares with the other examples ({details}); the examples after "
+            "it would see the change, and with worker processes only some of them. Change a "
+            "copy (copy.deepcopy(model)), or load a fresh one in the example"
+        )
+    deadline = time.perf_counter() + THREAD_GRACE_SECONDS
+    started = [t for t in threading.enumerate() if t not in threads_before]
+    for thread in started:
+        thread.join(max(0.0, deadline - time.perf_counter()))
+    running = [t.name for t in started if t.is_alive()]
+    if running:
+        problems.append(
+            f"left {len(running)} thread(s) running ({', '.join(running)}): what they print "
+            "would land in the outputs of the examples after it. Join them before returning"
+        )
+    return "; and ".join(problems)
 
 
 def forget_warnings_shown_once(value: Any) -> None:
@@ -313,30 +394,6 @@ def forget_warnings_shown_once(value: Any) -> None:
             shown = getattr(candidate, "deprecation_warnings", None)
             if isinstance(shown, dict):
                 shown.clear()
-
-
-class SharedModelChangedError(RuntimeError):
-    """An example changed a model, tokenizer or config that the other examples share."""
-
-
-def check_unchanged(before: dict[str, dict], after: dict[str, dict], store: ModelStore) -> None:
-    """Fail an example that changed what it shares with the other examples (the
-    :func:`~snippets.render.fingerprint.fingerprint` of a role differs after it ran); the
-    changed roles are dropped from ``store``, so the examples after it get them fresh.
-
-    Raises:
-        SharedModelChangedError: naming each role and what changed in it.
-    """
-    changed = {role: found for role in before if (found := changes(before[role], after[role]))}
-    for role in changed:
-        store.forget(role)
-    if changed:
-        problems = " | ".join(f"{role}: {'; '.join(found)}" for role, found in changed.items())
-        raise SharedModelChangedError(
-            f"it changed what it shares with the other examples ({problems}); the examples "
-            "after it would see the change, and with worker processes only some of them. "
-            "Change a copy (copy.deepcopy(model)), or load a fresh one in the example."
-        )
 
 
 class MissingAltTextError(ValueError):
@@ -424,56 +481,51 @@ def render(
     """Execute ``to_render`` and update assets and manifest after each success.
 
     A failing example keeps its previous assets and manifest entry; the others go on. Two
-    renders of the same folder never interleave: the second waits for the first's lock.
+    renders of the same folder never interleave: the second says so and waits for the first's
+    lock.
 
     Args:
         jobs: processes that execute examples. With more than one (CPU only, where ``fork``
             exists), the models are loaded first and the examples run in ``jobs`` forked
-            worker processes that share them; this process writes the assets as results come.
+            worker processes that share them (:mod:`snippets.render.workers`); this process
+            writes the assets as results come.
 
     Raises:
-        RenderError: ``jobs`` is below 1, or above 1 where workers cannot be forked (a GPU
-            device: CUDA does not survive ``fork``; a platform without ``fork``).
+        JobsError: ``jobs`` is below 1, or above 1 where workers cannot be forked.
+        RenderError: ``generated`` cannot be written (checked before anything runs).
         ModelUnavailableError: a model role cannot be had at all (no example can run).
+        KeyboardInterrupt: Ctrl-C; what finished is written and recorded.
     """
     check_jobs(jobs, settings.device)
-    generated.mkdir(parents=True, exist_ok=True)
+    check_writable(generated)
     with open(generated / ".render.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _render_locked(examples, to_render, settings, generated, progress, jobs)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"render: waiting for another render of {generated} to finish",
+                  file=sys.stderr)  # fmt: skip
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        with noticing_interrupts():
+            return _render_locked(examples, to_render, settings, generated, progress, jobs)
 
 
-def default_jobs(device: str) -> int:
-    """Worker processes for ``--jobs auto``: the usable cores, at most :data:`MAX_JOBS`, on the
-    CPU where ``fork`` exists, on Python 3.11; else 1.
+def check_writable(folder: Path) -> None:
+    """Make ``folder`` if needed and write a file in it, so that a render into a folder it
+    cannot write stops before it runs anything.
 
-    From Python 3.12 ``os.fork`` warns (``DeprecationWarning``) in a process that has other
-    threads, and a render's process has some once numpy and torch are imported (OpenBLAS's
-    and torch's pools): there ``--jobs auto`` is 1, and a larger ``--jobs`` shows the warning.
+    Raises:
+        RenderError: naming the folder and the system's reason.
     """
-    if device != "cpu" or not forking_possible() or sys.version_info >= (3, 12):
-        return 1
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_JOBS))
-
-
-def forking_possible() -> bool:
-    """Whether workers can be forked here: Linux (``fork`` on macOS is unsafe with the system
-    frameworks that libraries load, and Windows has none)."""
-    return sys.platform.startswith("linux")
-
-
-def check_jobs(jobs: int, device: str) -> None:
-    """Raises:
-    RenderError: ``jobs`` < 1, or > 1 on a GPU device or without ``fork``."""
-    if jobs < 1:
-        raise RenderError(f"--jobs {jobs}: give 1 or more worker processes (or auto)")
-    if jobs > 1 and device != "cpu":
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-check-{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
         raise RenderError(
-            f"--jobs {jobs} forks worker processes, and {device} does not survive a fork: "
-            "render on a GPU with --jobs 1 (the default there)"
-        )
-    if jobs > 1 and not forking_possible():
-        raise RenderError(f"--jobs {jobs} needs fork (Linux); here, render with --jobs 1")
+            f"cannot write the outputs to {folder} ({error.strerror or error}): give "
+            "--output-dir a folder you can write"
+        ) from None
 
 
 def _render_locked(
@@ -500,9 +552,7 @@ def _render_locked(
     quiet_libraries()
     label = device_label(settings.device)
     if jobs > 1 and len(to_render) > 1:
-        # Longest first (by the last render's timings), so no worker is left with a long one.
-        longest_first = sorted(to_render, key=lambda e: -timings["examples"].get(e.id, 0.0))
-        results = execute_in_workers(longest_first, store, settings.seed, jobs)
+        results = execute_in_workers(to_render, store, settings.seed, jobs, timings["examples"])
     else:
         results = (run_example(example, store, settings.seed) for example in to_render)
     done: dict[str, Outcome] = {}
@@ -565,27 +615,32 @@ def run_example(example: Example, store: ModelStore, seed: int) -> Result:
         captured = execute(example, store, seed)
     except ModelUnavailableError:
         raise
+    except KeyboardInterrupt as error:
+        if interrupted():  # Ctrl-C: stop the render
+            raise
+        return Result(example, "failed", error=failure_message(example, error))
     except (Exception, SystemExit) as error:  # sys.exit() in an example is its failure
-        where = _failure_location(example, error)
-        message = f"{example.id} ({where}): {type(error).__name__}: {error}"
-        return Result(example, "failed", error=message)
+        return Result(example, "failed", error=failure_message(example, error))
     return Result(example, "executed", captured, time.perf_counter() - start)
 
 
-# What forked workers inherit: (examples, model store, seed); set only while they run.
-_WORK: tuple[list[Example], ModelStore, int] | None = None
-
-
-def _run_inherited(index: int) -> Result:
-    assert _WORK is not None, "a worker started outside execute_in_workers"
-    examples, store, seed = _WORK
-    return run_example(examples[index], store, seed)
+def failure_message(example: Example, error: BaseException) -> str:
+    """``<id> (<file>:<line>): <Error>: <message>``, and the notes added to the error."""
+    notes = "".join(f" {note}" for note in getattr(error, "__notes__", ()))
+    where = _failure_location(example, error)
+    return f"{example.id} ({where}): {type(error).__name__}: {error}{notes}"
 
 
 def execute_in_workers(
-    examples: list[Example], store: ModelStore, seed: int, jobs: int
+    examples: list[Example],
+    store: ModelStore,
+    seed: int,
+    jobs: int,
+    last_seconds: dict[str, float],
 ) -> Iterator[Result]:
-    """Execute ``examples`` in ``jobs`` forked processes; yields results as they finish.
+    """Execute ``examples`` in ``jobs`` forked processes (:func:`workers.run_forked`), longest
+    first by ``last_seconds`` (the last render's timings) so that no worker is left with a long
+    one at the end; yields results as they finish.
 
     Every model the examples need is loaded here first (a role that fails to load fails its
     examples, as in a serial render), so the workers share the loaded models copy-on-write
@@ -593,13 +648,12 @@ def execute_in_workers(
     one thread torch enters no OpenMP parallel region, which is what makes forking a process
     that has run torch safe (the same rule as ``torch.utils.data.DataLoader``'s workers).
     Each example is seeded, captured and checked in its worker exactly as in a serial render.
-    A worker that dies (a crash in native code, ``os._exit``) fails the examples that had not
-    finished, with a message that says so, instead of hanging the render.
+    An example whose process dies fails with a message that says how it died.
 
     Raises:
         ModelUnavailableError: a model role cannot be had at all.
+        KeyboardInterrupt: Ctrl-C (the workers are stopped).
     """
-    global _WORK
     for role in dict.fromkeys(role for example in examples for role in example.roles):
         try:
             store.get(role)
@@ -607,29 +661,14 @@ def execute_in_workers(
             raise
         except Exception:  # the store keeps the error: each example of the role fails with it
             pass
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    _WORK = (examples, store, seed)
-    context = multiprocessing.get_context("fork")
-    try:
-        with ProcessPoolExecutor(min(jobs, len(examples)), mp_context=context) as pool:
-            futures = {pool.submit(_run_inherited, i): examples[i] for i in range(len(examples))}
-            for future in as_completed(futures):
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
-                    example = futures[future]
-                    message = (
-                        f"{example.id} ({example.path}:{example.line}): a worker process died "
-                        "while this example or another one ran in it (a crash in native code, "
-                        "os._exit, the out-of-memory killer); render it alone with "
-                        f"--jobs 1 --only {example.id} to see its own error"
-                    )
-                    yield Result(example, "failed", error=message)
-    finally:
-        _WORK = None
+    order = sorted(examples, key=lambda e: -last_seconds.get(e.id, 0.0))
+    for index, result in run_forked(lambda i: run_example(order[i], store, seed), len(order), jobs):
+        if isinstance(result, ProcessDied):
+            example = order[index]
+            error = (f"{example.id} ({example.path}:{example.line}): its process ended before "
+                     f"it returned, {result.describe()}")  # fmt: skip
+            result = Result(example, "failed", error=error)
+        yield result
 
 
 def import_libraries(examples: list[Example]) -> float:
