@@ -170,3 +170,76 @@ def example_changes_then_fails(trained_gpt2):
     model, tokenizer = trained_gpt2
     tokenizer.truncation_side = "left" if tokenizer.truncation_side == "right" else "right"
     raise ValueError("failed after changing the tokenizer")
+
+
+def example_changes_process_settings():
+    """Changes settings of the whole process, as a careless notebook cell would."""
+    import logging
+    import os
+    import signal
+
+    import matplotlib
+    import numpy as np
+    import torch
+
+    torch.set_printoptions(precision=2)
+    np.set_printoptions(precision=2)
+    torch.set_default_dtype(torch.float64)
+    torch.set_grad_enabled(False)
+    matplotlib.rcParams["font.size"] = 20
+    os.environ["LECTURE_TEST_VARIABLE"] = "set by an example"
+    os.chdir("/")
+    logging.disable(logging.WARNING)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def example_prints_process_settings():
+    """Prints what the settings an example could change are now."""
+    import logging
+    import os
+    import signal
+
+    import matplotlib
+    import torch
+
+    print(torch.tensor([1.23456]), torch.get_default_dtype(), torch.is_grad_enabled())
+    print(matplotlib.rcParams["font.size"], "LECTURE_TEST_VARIABLE" in os.environ)
+    print(os.getcwd() != "/", logging.root.manager.disable, signal.getsignal(signal.SIGINT))
+
+
+def example_hooks_the_shared_model(trained_gpt2):
+    """Registers a forward hook that changes every output of the shared model."""
+    model, tokenizer = trained_gpt2
+    model.lm_head.register_forward_hook(lambda module, inputs, output: -output)
+
+
+def example_patches_forward(trained_gpt2):
+    """Replaces the shared model's forward method on the instance."""
+    model, tokenizer = trained_gpt2
+    original = model.forward
+    model.forward = lambda *args, **kwargs: original(*args, **kwargs)
+
+
+def example_swaps_two_embedding_rows(trained_gpt2):
+    """Swaps two rows of the embedding through .data: the plain sum stays the same."""
+    model, tokenizer = trained_gpt2
+    rows = model.transformer.wte.weight.data
+    rows[[0, 1]] = rows[[1, 0]]
+
+
+def example_lowercases_in_the_tokenizer(trained_gpt2):
+    """Changes the tokenizer's backend pipeline."""
+    from tokenizers.normalizers import Lowercase
+
+    model, tokenizer = trained_gpt2
+    tokenizer.backend_tokenizer.normalizer = Lowercase()
+
+
+def example_data_with_int_keys():
+    """Returns data whose keys JSON would turn into duplicate strings."""
+    return {1: "one", "1": "uno"}
+
+
+def example_too_much_data():
+    """Returns more data than a page should embed."""
+    return ["x" * 1000] * 200

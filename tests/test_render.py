@@ -368,7 +368,7 @@ def test_jobs_default_to_the_cores_on_the_cpu_and_to_one_on_a_gpu(monkeypatch):
     assert workers.default_jobs("cpu") == 1  # fork warns in a threaded process from 3.12
 
 
-def test_a_dying_worker_fails_only_the_example_that_killed_it(tmp_path: Path):
+def test_a_dying_worker_fails_only_the_example_that_killed_it(tmp_path: Path, capsys):
     """An example that ends its worker's process (``os._exit``, as a crash in native code
     would) fails with how the process ended; the examples the broken pool left unfinished run
     again, each in a process of its own, and succeed; ``sys.exit`` in an example is that
@@ -390,6 +390,7 @@ def test_a_dying_worker_fails_only_the_example_that_killed_it(tmp_path: Path):
     )
     assert not list((tmp_path / "generated").glob("fake-dies.*"))
     assert (tmp_path / "generated" / "fake-prints.txt").read_text() == "hello from an example\n"
+    assert "render: a worker process died; running the " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -491,22 +492,34 @@ def test_an_example_that_changes_a_shared_model_fails_and_the_next_get_it_fresh(
     reader = takes("example_reads_the_shared_model")
     changers = ["example_flips_the_padding_side", "example_trains_the_shared_model",
                 "example_edits_weights_behind_autograd", "example_replaces_a_parameter",
-                "example_changes_then_fails"]  # fmt: skip
+                "example_changes_then_fails", "example_hooks_the_shared_model",
+                "example_patches_forward", "example_swaps_two_embedding_rows",
+                "example_lowercases_in_the_tokenizer"]  # fmt: skip
     examples = [replace(reader, id="fake-reads-first")]
     for function in changers:
         examples += [takes(function), replace(reader, id=f"fake-reads-after-{function[8:]}")]
     generated = tmp_path / "generated"
     outcomes, _ = render(examples, examples, SETTINGS, generated, False, jobs=jobs)
     by_id = {o.example.id: o for o in outcomes}
-    assert [o.status for o in outcomes] == ["executed"] + ["failed", "executed"] * 5
+    assert [o.status for o in outcomes] == ["executed"] + ["failed", "executed"] * 9
     padding = by_id["fake-flips-the-padding-side"].error
     assert "SideEffectError: it changed what it shares" in padding
     assert re.search(r"trained_gpt2: \[1\]\.tokenizer\.padding_side: '(left|right)' -> '", padding)
     training = by_id["fake-trains-the-shared-model"].error
     assert "[0].model.modules in training mode: 0 -> " in training
     assert "[0].model.in-place changes to weights" in training
-    assert "[0].model.sum of the weights" in by_id["fake-edits-weights-behind-autograd"].error
-    assert "storage addresses" in by_id["fake-replaces-a-parameter"].error
+    weights = "[0].model.position-weighted sum of the weights"
+    assert weights in by_id["fake-edits-weights-behind-autograd"].error
+    assert weights in by_id["fake-swaps-two-embedding-rows"].error
+    assert "[0].model.tensor storage addresses: changed" in by_id["fake-replaces-a-parameter"].error
+    assert (
+        "[0].model.hooks (not transformers' own): [] -> ['lm_head._forward_hooks: "
+        in by_id["fake-hooks-the-shared-model"].error
+    )
+    assert (
+        "methods set on instances: [] -> ['model.forward']" in by_id["fake-patches-forward"].error
+    )
+    assert "[1].tokenizer.backend normalizer" in by_id["fake-lowercases-in-the-tokenizer"].error
     both = by_id["fake-changes-then-fails"].error
     assert "ValueError: failed after changing the tokenizer It also changed what it shares" in both
     assert "tokenizer.truncation_side" in both
@@ -514,3 +527,37 @@ def test_an_example_that_changes_a_shared_model_fails_and_the_next_get_it_fresh(
     assert first.split()[1] == "False"  # eval mode
     for example in examples[2::2]:
         assert (generated / f"{example.id}.txt").read_text() == first, example.id
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_process_settings_an_example_changes_fail_it_and_are_put_back(jobs, tmp_path):
+    """Print options, default dtype, grad mode, rcParams, environment, working directory,
+    logging switched off, the Ctrl-C handler: an example that changes them fails naming each,
+    and the example after it sees them as before."""
+    reader = fake_example("example_prints_process_settings")
+    examples = [replace(reader, id="fake-prints-first"),
+                fake_example("example_changes_process_settings"), reader]  # fmt: skip
+    generated = tmp_path / "generated"
+    outcomes, _ = render(examples, examples, SETTINGS, generated, False, jobs=jobs)
+    assert [o.status for o in outcomes] == ["executed", "failed", "executed"]
+    error = outcomes[1].error
+    settings = ["working directory", "environment variables: LECTURE_TEST_VARIABLE",
+                "logging.disable level: 0 -> 30", "Ctrl-C (SIGINT) handler",
+                "torch default dtype: torch.float32 -> torch.float64",
+                "torch grad mode: True -> False", "torch print options: precision",
+                "numpy print options: precision", "matplotlib rcParams: font.size"]  # fmt: skip
+    for setting in settings:
+        assert setting in error, setting
+    first = (generated / "fake-prints-first.txt").read_text()
+    assert (generated / "fake-prints-process-settings.txt").read_text() == first
+    assert "tensor([1.2346]) torch.float32 True" in first
+
+
+def test_data_with_keys_json_would_merge_or_too_much_of_it_fails(tmp_path):
+    examples = [fake_example("example_data_with_int_keys"), fake_example("example_too_much_data")]
+    outcomes, _ = render(examples, examples, SETTINGS, tmp_path / "generated", False)
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert "the key 1 is a int, not a str" in outcomes[0].error
+    too_much = outcomes[1].error
+    assert too_much.startswith("fake-too-much-data (tests/fake_examples.py:1): ValueError: it ")
+    assert "returned 201,003 characters of JSON; a page embeds at most 100,000" in too_much

@@ -2,11 +2,11 @@
 
 Every example of a render gets the same loaded objects for a role (a pipeline, a model and
 its tokenizer). An example that changes one (``model.train()``, a weight changed in place or
-replaced, a tokenizer's ``padding_side``, a config or generation-config field) would change what
-the examples after it print, and with worker processes only the ones that happen to run after
-it in the same process. The model store takes a fingerprint of each role when it loads it; after
-each example the renderer compares, fails the example whose roles changed, and loads those
-roles again for the examples after it (``runner.ModelStore.changed_roles``).
+replaced, a hook, a tokenizer's ``padding_side``, a config or generation-config field) would
+change what the examples after it print, and with worker processes only the ones that happen
+to run after it in the same process. The model store takes a fingerprint of each role when it
+loads it; after each example the renderer compares, fails the example whose roles changed, and
+loads those roles again for the examples after it (``runner.ModelStore.changed_roles``).
 """
 
 from __future__ import annotations
@@ -21,15 +21,31 @@ TOKENIZER_FIELDS = (
     "bos_token",
     "eos_token",
     "model_max_length",
+    "add_prefix_space",
+    "clean_up_tokenization_spaces",
+    "chat_template",
 )
+# The parts of a fast tokenizer's pipeline (``tokenizer.backend_tokenizer``), kept as JSON.
+BACKEND_PARTS = ("normalizer", "pre_tokenizer", "post_processor", "decoder")
+# Parts whose value is an opaque number (a hash): a change is named, not shown.
+OPAQUE = ("tensor storage addresses", "module tree")
+# Weights of the position-weighted sum of a tensor (1..PERIOD repeating): a sum that changes
+# when values move (two rows swapped), not only when they change.
+PERIOD = 251
 
 
 def fingerprint(value: Any) -> dict[str, object]:
     """A comparable summary of a role's loaded objects: for each model, its modules in train
-    mode,
-    the in-place version counters of its weights and buffers (torch increments a tensor's
-    ``_version`` at every in-place change), its config and generation config; for each
-    tokenizer, :data:`TOKENIZER_FIELDS` and its vocabulary size with added tokens.
+    mode, its module tree (names, types, identities), hooks (but transformers' own), methods
+    set on module instances, the storage addresses, in-place version counters (torch
+    increments a tensor's ``_version`` at every in-place change) and position-weighted sum of
+    its weights and buffers (which catches what bypasses the counter, ``.data`` edits, even a
+    swap of two rows), its config and generation config; for each tokenizer,
+    :data:`TOKENIZER_FIELDS`, its vocabulary size with added tokens and its backend pipeline's
+    :data:`BACKEND_PARTS`.
+
+    What it does not see: a change to a library's or the process's global state (see
+    :mod:`snippets.render.process_state`), attributes of objects it does not list.
 
     Args:
         value: a role's loaded value: a pipeline, a model, a tokenizer, a config, or a tuple
@@ -59,14 +75,35 @@ def _model_parts(model: Any, prefix: str) -> dict[str, object]:
     import torch
 
     tensors = [*model.parameters(), *model.buffers()]
+    modules = list(model.named_modules())
     with torch.no_grad():
-        checksum = sum(float(t.sum()) for t in tensors if t.is_floating_point())
+        checksum = sum(_weighted_sum(t) for t in tensors if t.is_floating_point())
+    # transformers installs hooks of its own on the first call that asks for attentions or
+    # hidden states (transformers.utils.output_capturing): those are not an example's doing.
+    hooks = sorted(
+        f"{n or 'model'}.{kind}: {getattr(function, '__qualname__', repr(function))}"
+        for n, m in modules
+        for kind in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                     "_backward_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks")
+        for hook in getattr(m, kind, {}).values()
+        if not getattr(function := getattr(hook, "func", hook), "__module__", "").startswith(
+            "transformers."
+        )
+    )  # fmt: skip
     parts: dict[str, object] = {
-        f"{prefix}modules in training mode": sum(m.training for m in model.modules()),
+        f"{prefix}modules in training mode": sum(m.training for _, m in modules),
+        f"{prefix}module tree": hash(tuple((n, type(m).__qualname__, id(m)) for n, m in modules)),
+        f"{prefix}hooks (not transformers' own)": hooks,
+        f"{prefix}methods set on instances": sorted(
+            f"{n or 'model'}.{attr}"
+            for n, m in modules
+            for attr, value in vars(m).items()
+            if callable(value) and not isinstance(value, torch.nn.Module)
+        ),
         f"{prefix}tensors": len(tensors),
         f"{prefix}tensor storage addresses": hash(tuple(t.data_ptr() for t in tensors)),
         f"{prefix}in-place changes to weights": sum(t._version for t in tensors),
-        f"{prefix}sum of the weights": repr(checksum),  # as text: nan == nan
+        f"{prefix}position-weighted sum of the weights": repr(checksum),  # text: nan == nan
         f"{prefix}requires_grad": sum(t.requires_grad for t in tensors),
     }
     if getattr(model, "config", None) is not None:
@@ -76,11 +113,33 @@ def _model_parts(model: Any, prefix: str) -> dict[str, object]:
     return parts
 
 
+_RAMPS: dict[tuple[Any, Any], Any] = {}  # (device, dtype): weights 1..PERIOD, repeating
+
+
+def _weighted_sum(tensor: Any) -> float:
+    """sum_i w_i x_i over the flattened tensor, w_i = 1 + i mod :data:`PERIOD`."""
+    import torch
+
+    flat = tensor.detach().reshape(-1)
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.float()
+    key = (flat.device, flat.dtype)
+    ramp = _RAMPS.get(key)
+    if ramp is None or ramp.numel() < flat.numel():
+        positions = torch.arange(flat.numel(), device=flat.device)
+        ramp = _RAMPS[key] = (positions % PERIOD + 1).to(flat.dtype)
+    return float(torch.dot(flat, ramp[: flat.numel()]))
+
+
 def _tokenizer_parts(tokenizer: Any, prefix: str) -> dict[str, object]:
     parts: dict[str, object] = {
         f"{prefix}{name}": str(getattr(tokenizer, name, None)) for name in TOKENIZER_FIELDS
     }
     parts[f"{prefix}len"] = len(tokenizer)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    for name in BACKEND_PARTS if backend is not None else ():
+        part = getattr(backend, name, None)
+        parts[f"{prefix}backend {name}"] = None if part is None else part.__getstate__()
     return parts
 
 
@@ -92,7 +151,9 @@ def changes(before: dict[str, object], after: dict[str, object]) -> list[str]:
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        if isinstance(old, dict) and isinstance(new, dict):
+        if key.endswith(OPAQUE):
+            found.append(f"{key}: changed")
+        elif isinstance(old, dict) and isinstance(new, dict):
             fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             found += [f"{key}.{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in fields]
         else:

@@ -61,20 +61,45 @@ def figure_png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+# Longest JSON a widget's data island may hold (the two today: about 1,000 characters each).
+MAX_DATA_JSON = 100_000
+
+
 def data_json(data: Any, where: str) -> str:
     """``data`` as the text of ``<id>.json``: indented, UTF-8 kept, keys in the example's order.
 
     Raises:
-        TypeError: ``data`` holds something JSON cannot (a tensor, NaN, a set); ``where`` (the
-            example) is named in the message.
+        TypeError: ``data`` holds something JSON cannot (a tensor, NaN, a set, a key that is
+            not a str); ``where`` (the example) is named in the message.
+        ValueError: its JSON is longer than :data:`MAX_DATA_JSON`.
     """
     try:
-        return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        _check_keys(data)
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
     except (TypeError, ValueError) as error:
         raise TypeError(
-            f"{where} returned data that is not JSON ({error}): return dicts, lists, str, int, "
-            "float (not NaN) and bool; convert tensors with .tolist()"
+            f"{where} returned data that is not JSON ({error}): return dicts with str keys, "
+            "lists, str, int, float (not NaN) and bool; convert tensors with .tolist()"
         ) from None
+    if len(text) > MAX_DATA_JSON:
+        raise ValueError(
+            f"{where} returned {len(text):,} characters of JSON; a page embeds at most "
+            f"{MAX_DATA_JSON:,}: return less (the top entries, rounded numbers)"
+        )
+    return text
+
+
+def _check_keys(data: Any) -> None:
+    """Raises TypeError for a dict key that is not a str (JSON would turn 1 into "1", and
+    {1: .., "1": ..} would lose a value)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise TypeError(f"the key {key!r} is a {type(key).__name__}, not a str")
+            _check_keys(value)
+    elif isinstance(data, list | tuple):
+        for value in data:
+            _check_keys(value)
 
 
 def script_json(data: Any) -> str:

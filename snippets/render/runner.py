@@ -30,7 +30,7 @@ from snippets.profiles import (
     hub_repositories,
     load,
 )
-from snippets.render import capture
+from snippets.render import capture, process_state
 from snippets.render import manifest as mf
 from snippets.render.examples import MIN_ALT_TEXT, Example
 from snippets.render.fingerprint import changes, fingerprint
@@ -296,6 +296,7 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
         forget_warnings_shown_once(kwargs[name])
     plt.close("all")
     threads_before = set(threading.enumerate())
+    settings_before = process_state.snapshot()
     seed_everything(seed)
     error: BaseException | None = None
     try:
@@ -304,7 +305,7 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     except BaseException as raised:  # noqa: BLE001 - re-raised below, after the checks
         error = raised
     # Even when the example failed: what it changed must not reach the examples after it.
-    side_effects = side_effects_of(example, store, threads_before)
+    side_effects = side_effects_of(example, store, threads_before, settings_before)
     if error is not None:
         if side_effects:
             error.add_note(f"It also {side_effects}.")
@@ -320,7 +321,7 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
     elif hasattr(result, "data") and type(result).__name__ == "HTML":  # IPython HTML (bertviz)
         captured.html = result.data
     elif isinstance(result, dict | list):
-        data_json(result, f"{example.id} ({example.path}:{example.line})")  # raises if not JSON
+        data_json(result, "it")  # raises if not JSON, or too long
         captured.data = result
     elif isinstance(result, str):
         captured.text += result if result.endswith("\n") else result + "\n"
@@ -356,11 +357,14 @@ class OutputTooLongError(ValueError):
     """An example printed more text than a page should show."""
 
 
-def side_effects_of(example: Example, store: ModelStore, threads_before: set) -> str:
+def side_effects_of(
+    example: Example, store: ModelStore, threads_before: set, settings_before: dict[str, Any]
+) -> str:
     """What ``example`` did that would reach the examples after it, as the end of a sentence
     beginning "it" (empty if nothing): the roles it changed (dropped from ``store``, so the next
-    examples get them fresh) and the threads it started and left running (after waiting up to
-    :data:`THREAD_GRACE_SECONDS` for them)."""
+    examples get them fresh), the process-wide settings it changed (put back: see
+    :mod:`snippets.render.process_state`), and the threads it started and left running (after
+    waiting up to :data:`THREAD_GRACE_SECONDS` for them)."""
     problems = []
     changed = store.changed_roles(name for name in example.parameters if name in ROLES)
     if changed:
@@ -369,6 +373,13 @@ def side_effects_of(example: Example, store: ModelStore, threads_before: set) ->
             f"changed what it shares with the other examples ({details}); the examples after "
             "it would see the change, and with worker processes only some of them. Change a "
             "copy (copy.deepcopy(model)), or load a fresh one in the example"
+        )
+    settings = process_state.restore(settings_before)
+    if settings:
+        problems.append(
+            f"changed settings of the whole process ({'; '.join(settings)}), which the "
+            "examples after it would inherit (they are put back now). Change them for a block "
+            "only (torch.no_grad(), matplotlib.rc_context(), np.printoptions())"
         )
     deadline = time.perf_counter() + THREAD_GRACE_SECONDS
     started = [t for t in threading.enumerate() if t not in threads_before]

@@ -170,6 +170,10 @@ def run_forked(task: Callable[[int], Any], count: int, jobs: int) -> Iterator[tu
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if unfinished:
+            print(f"render: a worker process died; running the {len(unfinished)} example(s) "
+                  "it left unfinished one at a time, each in a process of its own",
+                  file=sys.stderr)  # fmt: skip
         for index in sorted(unfinished):
             yield index, _run_alone(index, context)
     finally:
