@@ -220,13 +220,6 @@ def example_patches_forward(trained_gpt2):
     model.forward = lambda *args, **kwargs: original(*args, **kwargs)
 
 
-def example_swaps_two_embedding_rows(trained_gpt2):
-    """Swaps two rows of the embedding through .data: the plain sum stays the same."""
-    model, tokenizer = trained_gpt2
-    rows = model.transformer.wte.weight.data
-    rows[[0, 1]] = rows[[1, 0]]
-
-
 def example_lowercases_in_the_tokenizer(trained_gpt2):
     """Changes the tokenizer's backend pipeline."""
     from tokenizers.normalizers import Lowercase

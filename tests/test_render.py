@@ -493,24 +493,21 @@ def test_an_example_that_changes_a_shared_model_fails_and_the_next_get_it_fresh(
     changers = ["example_flips_the_padding_side", "example_trains_the_shared_model",
                 "example_edits_weights_behind_autograd", "example_replaces_a_parameter",
                 "example_changes_then_fails", "example_hooks_the_shared_model",
-                "example_patches_forward", "example_swaps_two_embedding_rows",
-                "example_lowercases_in_the_tokenizer"]  # fmt: skip
+                "example_patches_forward", "example_lowercases_in_the_tokenizer"]  # fmt: skip
     examples = [replace(reader, id="fake-reads-first")]
     for function in changers:
         examples += [takes(function), replace(reader, id=f"fake-reads-after-{function[8:]}")]
     generated = tmp_path / "generated"
     outcomes, _ = render(examples, examples, SETTINGS, generated, False, jobs=jobs)
     by_id = {o.example.id: o for o in outcomes}
-    assert [o.status for o in outcomes] == ["executed"] + ["failed", "executed"] * 9
+    assert [o.status for o in outcomes] == ["executed"] + ["failed", "executed"] * 8
     padding = by_id["fake-flips-the-padding-side"].error
     assert "SideEffectError: it changed what it shares" in padding
     assert re.search(r"trained_gpt2: \[1\]\.tokenizer\.padding_side: '(left|right)' -> '", padding)
     training = by_id["fake-trains-the-shared-model"].error
     assert "[0].model.modules in training mode: 0 -> " in training
     assert "[0].model.in-place changes to weights" in training
-    weights = "[0].model.position-weighted sum of the weights"
-    assert weights in by_id["fake-edits-weights-behind-autograd"].error
-    assert weights in by_id["fake-swaps-two-embedding-rows"].error
+    assert "[0].model.sum of the weights" in by_id["fake-edits-weights-behind-autograd"].error
     assert "[0].model.tensor storage addresses: changed" in by_id["fake-replaces-a-parameter"].error
     assert (
         "[0].model.hooks (not transformers' own): [] -> ['lm_head._forward_hooks: "
