@@ -24,8 +24,10 @@ def check_length(model, input_ids) -> None:
         )
 
 
-def next_token_logits(model, tokenizer, text: str):
-    """The model's scores (logits) for the token after ``text``: shape (vocab_size,).
+def token_logits(model, tokenizer, text: str):
+    """The token ids of ``text``, shape (1, T), and the model's logits at every
+    position, shape (1, T, vocab_size): at position t, a score for every possible next
+    token.
 
     Raises:
         ValueError: the text has more tokens than the model has positions.
@@ -36,8 +38,17 @@ def next_token_logits(model, tokenizer, text: str):
     input_ids = input_ids.to(model.device)
     check_length(model, input_ids)
     with torch.no_grad():
-        # (1, T, vocab_size): at each position, a score for every possible next token
-        logits = model(input_ids).logits
+        logits = model(input_ids).logits  # (1, T, vocab_size)
+    return input_ids, logits
+
+
+def next_token_logits(model, tokenizer, text: str):
+    """The model's scores (logits) for the token after ``text``: shape (vocab_size,).
+
+    Raises:
+        ValueError: the text has more tokens than the model has positions.
+    """
+    _, logits = token_logits(model, tokenizer, text)
     return logits[0, -1]  # the last position scores the token after the text
 
 
@@ -83,11 +94,8 @@ def sequence_log_probability(model, tokenizer, text: str) -> float:
     """
     import torch
 
-    input_ids = tokenizer(text, return_tensors="pt").input_ids  # (1, T)
-    input_ids = input_ids.to(model.device)
-    check_length(model, input_ids)
-    with torch.no_grad():
-        log_probs = torch.log_softmax(model(input_ids).logits, dim=-1)  # (1, T, V)
+    input_ids, logits = token_logits(model, tokenizer, text)
+    log_probs = torch.log_softmax(logits, dim=-1)  # (1, T, V)
     # Position n-1 predicts token n: pick the log-probability of the token that came
     # next.
     next_ids = input_ids[:, 1:].unsqueeze(-1)  # (1, T-1, 1)

@@ -11,6 +11,7 @@ loads those roles again for the examples after it (``runner.ModelStore.changed_r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 # Tokenizer attributes that change what it returns.
@@ -55,20 +56,33 @@ def fingerprint(value: Any) -> dict[str, object]:
         ``{"<part>.<field>": value}``, e.g. ``{"model.training": False, ...}``.
     """
     parts: dict[str, object] = {}
+    for prefix, kind, obj in components(value):
+        if kind == "model":
+            parts.update(_model_parts(obj, f"{prefix}model."))
+        elif kind == "tokenizer":
+            parts.update(_tokenizer_parts(obj, f"{prefix}tokenizer."))
+        else:
+            parts[f"{prefix}config"] = obj.to_dict()
+    return parts
+
+
+def components(value: Any) -> Iterator[tuple[str, str, Any]]:
+    """The models, tokenizers and configs in a role's loaded value (a pipeline, a model, a
+    tokenizer, a config, or a tuple of them): ``(prefix, kind, object)``, the prefix ``[i].``
+    for the i-th item of a tuple, the kind ``model``, ``tokenizer`` or ``config``."""
     items = value if isinstance(value, tuple) else (value,)
     for index, item in enumerate(items):
         prefix = "" if len(items) == 1 else f"[{index}]."
         if hasattr(item, "parameters"):  # a torch module
-            parts.update(_model_parts(item, f"{prefix}model."))
+            yield prefix, "model", item
         elif hasattr(item, "model") and hasattr(item, "tokenizer"):  # a pipeline
-            parts.update(_model_parts(item.model, f"{prefix}model."))
+            yield prefix, "model", item.model
             if item.tokenizer is not None:
-                parts.update(_tokenizer_parts(item.tokenizer, f"{prefix}tokenizer."))
+                yield prefix, "tokenizer", item.tokenizer
         elif hasattr(item, "padding_side"):  # a tokenizer
-            parts.update(_tokenizer_parts(item, f"{prefix}tokenizer."))
+            yield prefix, "tokenizer", item
         elif hasattr(item, "to_dict"):  # a config
-            parts[f"{prefix}config"] = item.to_dict()
-    return parts
+            yield prefix, "config", item
 
 
 def _model_parts(model: Any, prefix: str) -> dict[str, object]:

@@ -82,17 +82,13 @@ def _set_environ(saved: dict[str, str]) -> None:
     os.environ.update(saved)
 
 
-def _set_logging_disabled(level: int) -> None:
-    logging.disable(level)
-
-
 TORCH_PRINT_OPTIONS = ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
 
 # name: (read the setting, put a value read earlier back)
 SETTINGS: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
     "working directory": (os.getcwd, os.chdir),
     "environment variables": (lambda: dict(os.environ), _set_environ),
-    "logging.disable level": (lambda: logging.root.manager.disable, _set_logging_disabled),
+    "logging.disable level": (lambda: logging.root.manager.disable, logging.disable),
     "Ctrl-C (SIGINT) handler": (
         lambda: signal.getsignal(signal.SIGINT),
         lambda handler: signal.signal(signal.SIGINT, handler),

@@ -33,7 +33,7 @@ from snippets.profiles import (
 from snippets.render import capture, process_state
 from snippets.render import manifest as mf
 from snippets.render.examples import MIN_ALT_TEXT, Example
-from snippets.render.fingerprint import changes, fingerprint
+from snippets.render.fingerprint import changes, components, fingerprint
 from snippets.render.outputs import Captured, data_json, figure_png, fragment, scrub_paths
 from snippets.render.workers import (
     ProcessDied,
@@ -400,11 +400,10 @@ def forget_warnings_shown_once(value: Any) -> None:
     flags of ``tokenizer.deprecation_warnings``, e.g. "Token indices sequence length is longer
     than the specified maximum"), so without this an example's output would depend on which
     examples ran before it in the same process."""
-    for item in value if isinstance(value, tuple) else (value,):
-        for candidate in (item, getattr(item, "tokenizer", None)):
-            shown = getattr(candidate, "deprecation_warnings", None)
-            if isinstance(shown, dict):
-                shown.clear()
+    for _, kind, tokenizer in components(value):
+        shown = getattr(tokenizer, "deprecation_warnings", None) if kind == "tokenizer" else None
+        if isinstance(shown, dict):
+            shown.clear()
 
 
 class MissingAltTextError(ValueError):
