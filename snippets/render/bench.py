@@ -253,9 +253,9 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
             save(results)
 
         # 3. Cold render with the stand-ins cached, alone and under a competing job.
-        def cold() -> Measure:
+        def cold(*options: str) -> Measure:
             clear_outputs()
-            return run([*render, "--quiet"], work, env)
+            return run([*render, "--quiet", *options], work, env)
 
         def cold_loaded() -> Measure:
             with Competitor():
@@ -264,13 +264,9 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
         results["cold_render_competing_job"] = alternated(cold, cold_loaded, pairs=2)
         save(results)
 
-        def cold_serial() -> Measure:
-            clear_outputs()
-            return run([*render, "--quiet", "--jobs", "1"], work, env)
-
         results["cold_render_jobs"] = {
             "auto": jobs_used(cold().output),
-            **alternated(cold, cold_serial, pairs=2),
+            **alternated(cold, lambda: cold("--jobs", "1"), pairs=2),
         }
         save(results)
         results["cold_render_vs_notebooks"] = alternated(
