@@ -1,13 +1,30 @@
 """The project's commands. ``nox -l`` lists them; ``nox -s NAME -- ARGS`` passes ARGS through.
 
-Sessions reuse their virtual environment; ``nox -R -s NAME`` also skips the install step.
+Every session but ``lint`` and ``lock`` runs in ONE environment, ``.nox/lecture``, installed
+from the committed lock (``locks/``, see ``snippets/render/lock.py``) and re-synced only when
+the lock changes: the same versions for the render, the tests, the hub check, the benchmark and
+the drift report's baseline, and one copy of torch on disk. The documentation sessions install
+the lock's documentation subset (no torch) until something needs the rest.
+
+``LECTURE_TORCH=cuda`` installs ``locks/linux-cuda.txt`` (torch's CUDA build) instead of
+``locks/linux-cpu.txt``: what a GPU runner sets.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
 import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import nox
+
+sys.path.insert(0, str(Path(__file__).parent))
+from snippets.render import lock as locking  # noqa: E402 - standard library only
 
 nox.needs_version = ">=2024.10.9"
 nox.options.sessions = ["lint", "tests"]
@@ -15,21 +32,94 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
 PYTHON = "3.11"
-LECTURE = ".[lecture]"
-DOCS = ".[docs]"
-TEST = ".[lecture,docs,test]"
-RUFF = "ruff==0.17.6"
+ENV_DIR = Path(__file__).parent / ".nox" / "lecture"
+STAMP = ENV_DIR / "installed-locks.json"
+MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
 
 
-def _last_check_ok(session: nox.Session) -> bool:
+def _full_lock() -> str:
+    """The lock file this machine installs: CPU build, or CUDA with ``LECTURE_TORCH=cuda``."""
+    variant = os.environ.get("LECTURE_TORCH", "cpu")
+    if variant not in ("cpu", "cuda"):
+        raise SystemExit(f"LECTURE_TORCH={variant!r}: use cpu (the default) or cuda")
+    return locking.CUDA_LOCK if variant == "cuda" else locking.CPU_LOCK
+
+
+def _interpreter(session: nox.Session) -> str:
+    """A Python of the version the lock is made for (``python3.11`` on PATH, or nox's own)."""
+    for candidate in (f"python{PYTHON}", sys.executable):
+        path = shutil.which(candidate) or candidate
+        probe = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True)  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == PYTHON:
+            return path
+    session.error(f"Python {PYTHON} is needed (python{PYTHON} on PATH): the lock is made for it")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _installed() -> dict[str, str]:
+    return json.loads(STAMP.read_text()) if STAMP.exists() else {}
+
+
+def environment(session: nox.Session, subset: str | None = None) -> dict[str, str]:
+    """Make ``.nox/lecture`` match the lock (the whole one, or ``subset``: ``docs.txt``) and
+    return the variables that run a command in it. Nothing is installed when the stamp says the
+    same lock file (or the whole lock, for a subset) is installed already.
+
+    Stops the session when the lock was made from another ``pyproject.toml``.
+    """
+    name = subset or _full_lock()
+    path = locking.LOCK_DIR / name
+    try:
+        locking.check_lock_matches(path)
+    except locking.LockError as error:
+        session.error(str(error))
+    python = ENV_DIR / "bin" / "python"
+    installed = _installed() if python.exists() else {}
+    full = _full_lock()
+    done = installed.get(name) == _digest(path) or (
+        subset is not None and installed.get(full) == _digest(locking.LOCK_DIR / full)
+    )
+    if not done:
+        if not python.exists():
+            session.run(_interpreter(session), "-m", "venv", str(ENV_DIR), external=True)
+        uv = ENV_DIR / "bin" / "uv"
+        if not uv.exists():  # uv, at the lock's version and hash, installs the rest
+            with tempfile.TemporaryDirectory() as scratch:
+                entry = Path(scratch) / "uv.txt"
+                entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "uv"))
+                session.run(str(python), "-m", "pip", "install", "--quiet", "--no-deps",
+                            "--require-hashes", "-r", str(entry), external=True)  # fmt: skip
+        sources = locking.torch_cpu_sources() if name == locking.CPU_LOCK else []
+        session.run(str(uv), "pip", "sync", "--python", str(python), "--require-hashes",
+                    *sources, str(path), external=True)  # fmt: skip
+        session.run(str(uv), "pip", "install", "--quiet", "--python", str(python), "--no-deps",
+                    "--no-build-isolation", "-e", ".", external=True)  # fmt: skip
+        STAMP.write_text(json.dumps({name: _digest(path)}) + "\n")
+    return {
+        "PATH": f"{ENV_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(ENV_DIR),
+    }
+
+
+def run(session: nox.Session, variables: dict[str, str], *args: str, **kwargs) -> str | bool | None:
+    """``session.run`` in the lecture's environment (its programs, its ``variables``)."""
+    program = ENV_DIR / "bin" / args[0]
+    command = (str(program) if program.exists() else args[0], *args[1:])
+    env = {**variables, **kwargs.pop("env", {})}
+    return session.run(*command, env=env, external=True, **kwargs)
+
+
+def _last_check_ok(session: nox.Session, env: dict[str, str]) -> bool:
     """True when ``render --check`` finds nothing stale; it imports neither torch nor
     transformers, so a frozen checkout builds with the documentation tools alone.
 
     Stops the session when the check cannot run (a damaged manifest, a malformed example)."""
-    output = session.run(
-        "python", "-m", "snippets.render", "--check", success_codes=[0, 1, 2], silent=True,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    output = run(session, env, "python", "-m", "snippets.render", "--check",
+                 success_codes=[0, 1, 2], silent=True, stderr=subprocess.STDOUT)  # fmt: skip
     text = output if isinstance(output, str) else ""
     if "are fresh" in text:
         return True
@@ -39,72 +129,60 @@ def _last_check_ok(session: nox.Session) -> bool:
     return False
 
 
-def _lecture_installed(session: nox.Session) -> bool:
-    output = session.run(
-        "python", "-c",
-        "import importlib.util as u; print(all(u.find_spec(m) for m in "
-        "('torch', 'transformers', 'bertviz')))",
-        silent=True,
-    )  # fmt: skip
-    return isinstance(output, str) and output.strip().endswith("True")
+def _build(session: nox.Session) -> dict[str, str]:
+    """Render what is stale (installing the whole lock only then), then build site/."""
+    env = environment(session, subset=locking.DOCS_LOCK)
+    if not _last_check_ok(session, env):
+        env = environment(session)
+        run(session, env, "python", "-m", "snippets.render", *session.posargs)
+    run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
+    return env
 
 
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False)
 def docs(session: nox.Session) -> None:
     """Render the examples that are stale, then build the site into site/ (the main job)."""
-    session.install("-e", DOCS)
-    if not _last_check_ok(session):
-        session.install("-e", LECTURE)  # skipped under -R (--no-install)
-        if not _lecture_installed(session):
-            session.error(
-                "Some outputs are stale and re-rendering them needs torch and transformers, "
-                "which this environment lacks (`-R` skips installs): run `nox -s docs` "
-                "without -R, or `nox -s render`."
-            )
-        session.run("python", "-m", "snippets.render", *session.posargs)
-    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    _build(session)
 
 
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False)
 def pdf(session: nox.Session) -> None:
     """Build the site, then print its print page to dist/intro-to-llms.pdf (needs Chromium)."""
-    session.install("-e", DOCS)
-    if not _last_check_ok(session):
-        session.install("-e", LECTURE)
-        session.run("python", "-m", "snippets.render")
-    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
-    session.run("python", "-m", "snippets.render.pdf", "site", "dist/intro-to-llms.pdf")
+    env = _build(session)
+    run(session, env, "python", "-m", "snippets.render.pdf", "site", "dist/intro-to-llms.pdf")
 
 
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False)
 def render(session: nox.Session) -> None:
     """Run the examples and write docs/generated/ (-- --check, --profile, --device, --only)."""
-    session.install("-e", LECTURE)
-    session.run("python", "-m", "snippets.render", *session.posargs)  # and the notebooks
+    run(session, environment(session), "python", "-m", "snippets.render", *session.posargs)
 
 
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False)
 def hub(session: nox.Session) -> None:
     """Render every example with the hub profile in a copy and check it (-- --hf-home H)."""
-    session.install("-e", ".[lecture,docs]")
-    session.run("python", "-m", "snippets.render.hub", "check", *session.posargs)
+    run(session, environment(session), "python", "-m", "snippets.render.hub", "check",
+        *session.posargs)  # fmt: skip
 
 
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False)
 def tests(session: nox.Session) -> None:
     """Lint, unit tests, Sybil over the pages, render --check, and mkdocs build --strict."""
-    session.install("-e", TEST, RUFF)
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("python", "-m", "snippets.render", "--check")
-    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
-    session.run("pytest", *session.posargs)
+    env = environment(session)
+    run(session, env, "ruff", "check", ".")
+    run(session, env, "ruff", "format", "--check", ".")
+    run(session, env, "python", "-m", "snippets.render", "--check")
+    run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
+    run(session, env, "pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check (pass -- --fix to fix what can be fixed)."""
-    session.install(RUFF)
+    with tempfile.TemporaryDirectory() as scratch:
+        entry = Path(scratch) / "ruff.txt"
+        entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "ruff"))
+        session.install("--require-hashes", "--no-deps", "-r", str(entry))
     if "--fix" in session.posargs:
         session.run("ruff", "check", "--fix", ".")
         session.run("ruff", "format", ".")
@@ -113,15 +191,33 @@ def lint(session: nox.Session) -> None:
         session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON, reuse_venv=True)
+@nox.session(python=False)
 def serve(session: nox.Session) -> None:
     """Serve the site with live reload on http://127.0.0.1:8000 (frozen assets)."""
-    session.install("-e", DOCS)
-    session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+    env = environment(session, subset=locking.DOCS_LOCK)
+    run(session, env, "mkdocs", "serve", *session.posargs, env=MKDOCS_ENV)
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark renders, stand-in training, threads, no-op vs --check, frozen vs plain mkdocs."""
+    run(session, environment(session), "python", "-m", "snippets.render.bench",
+        *session.posargs)  # fmt: skip
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
-def bench(session: nox.Session) -> None:
-    """Benchmark renders, stand-in training, threads, no-op vs --check, frozen vs plain mkdocs."""
-    session.install("-e", ".[lecture,docs]")
-    session.run("python", "-m", "snippets.render.bench")
+def lock(session: nox.Session) -> None:
+    """Re-make locks/ from pyproject.toml (-- --upgrade, --upgrade-package NAME[==VERSION])."""
+    session.install(f"uv=={_pinned('uv')}")
+    session.run("python", "-m", "snippets.render.lock", *session.posargs)
+
+
+def _pinned(name: str) -> str:
+    """The version ``pyproject.toml``'s ``dev`` extra pins ``name`` to (uv, ruff)."""
+    import tomllib
+
+    data = tomllib.loads((Path(__file__).parent / "pyproject.toml").read_text())
+    for requirement in data["project"]["optional-dependencies"]["dev"]:
+        if requirement.startswith(f"{name}=="):
+            return requirement.split("==", 1)[1]
+    raise SystemExit(f"pyproject.toml's dev extra does not pin {name}")

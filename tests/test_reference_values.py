@@ -90,6 +90,12 @@ def test_manifest_records_provenance():
         assert model["revision"].startswith("snippets.offline:make_gpt2_files@")
     assert model["description"] == ROLES["gpt2_tokenizer"].caption(profile)
     assert entry["source"].startswith("snippets/tokenization.py:")
-    assert set(entry["key_parts"]["versions"]) == {"torch", "transformers", "tokenizers"}
+    locked, exact = entry["key_parts"]["versions"], entry["provenance"]["versions"]
+    assert set(locked) == set(exact) == {"torch", "transformers", "tokenizers"}
+    # Freshness compares the locked versions without build labels; provenance keeps them.
+    assert "+" not in locked["torch"] and exact["torch"].split("+")[0] == locked["torch"]
+    assert all(exact[name].split("+")[0] == locked[name] for name in locked)
+    fragment = (GENERATED / "tokenization-summary.md").read_text()
+    assert f"transformers {exact['transformers']}, torch {exact['torch']}" in fragment
     figure = manifest["examples"]["history-timeline"]["key_parts"]["versions"]
     assert set(figure) == {"matplotlib"}

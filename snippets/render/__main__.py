@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from snippets.render import lock
 from snippets.render import manifest as mf
 from snippets.render.examples import ExampleDefinitionError, discover_examples
 from snippets.render.workers import JobsError, check_jobs, default_jobs, parse_jobs
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{example.id:40} {example.path}:{example.line}  roles={roles}")
         return 0
 
+    drift = environment_problem()
+    if drift:
+        print(f"render{' --check' * args.check}: {drift}", file=sys.stderr)
+        return 1 if args.check else 2
     if args.check:
         settings = None
         if args.profile not in (None, "auto") and args.device not in (None, "auto"):
@@ -158,8 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         problems, stale, refresh = mf.check(examples, settings, args.output_dir)
     except mf.ManifestError as error:
-        print(f"render: {error}", file=sys.stderr)
-        return 2
+        if not (args.force and not args.only):
+            print(f"render: {error}", file=sys.stderr)
+            return 2
+        # --force re-renders every example: the unreadable manifest is replaced, not read.
+        print(f"render: {error}; --force starts a new one", file=sys.stderr)
+        mf.Manifest({}, args.output_dir).write()
+        problems, stale, refresh = mf.check(examples, settings, args.output_dir)
     to_render = selected if args.force else [e for e in stale if e in selected]
     refresh = [e for e in refresh if e in selected and e not in to_render]
     if refresh:
@@ -203,6 +213,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"render: FAILED {outcome.error}", file=sys.stderr)
     write_notebooks(args.output_dir)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def environment_problem() -> str:
+    """One line when this environment cannot render what the lock promises: the lock is
+    missing, or installed packages differ from it (empty when all is well)."""
+    try:
+        path = lock.active_lock()
+        drift = lock.environment_drift(lock.read_lock(path))
+    except lock.LockError as error:
+        return str(error)
+    return lock.drift_message(drift, path) if drift else ""
 
 
 def write_notebooks(output_dir: Path) -> None:

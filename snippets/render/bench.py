@@ -347,20 +347,21 @@ def add_synthetic_examples(count: int) -> None:
     (REPO_ROOT / "snippets" / "synthetic.py").write_text("\n\n".join([header, *functions]))
     manifest = mf.Manifest.read()
     settings = mf.RenderSettings("offline", "cpu")
-    versions = mf.library_versions()
+    versions, installed = mf.locked_versions(), mf.library_versions()
     label = "cpu (synthetic)"
     for example in discover_examples():
         if not example.module.endswith(".synthetic"):
             continue
         captured = Captured(text=f"example {example.id}\n")
         outputs = {}
-        files = {f"{example.id}.txt": captured.text,
-                 f"{example.id}.md": fragment(example, captured, "offline", label)}  # fmt: skip
+        provenance = mf.provenance(example, installed)
+        page_fragment = fragment(example, captured, "offline", label, provenance)
+        files = {f"{example.id}.txt": captured.text, f"{example.id}.md": page_fragment}
         for name, text in files.items():
             (mf.GENERATED_DIR / name).write_text(text, encoding="utf-8")
             outputs[name] = mf.sha256_file(mf.GENERATED_DIR / name)
         parts = mf.key_parts(example, settings, versions)
-        manifest.entries[example.id] = mf.Entry.create(example, parts, label, outputs)
+        manifest.entries[example.id] = mf.Entry.create(example, parts, label, outputs, provenance)
     manifest.write()
 
 

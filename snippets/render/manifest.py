@@ -26,12 +26,13 @@ from snippets.codehash import function_hash, pinned_sources
 from snippets.offline import folder_key, folder_kind, key_digest
 from snippets.profiles import role
 from snippets.render.examples import Example
+from snippets.render.lock import active_lock, public_version, read_lock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATED_DIR = REPO_ROOT / "docs" / "generated"
 MANIFEST_NAME = "manifest.json"
 TIMINGS_NAME = "timings.json"
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3
 DEFAULT_SEED = 1234
 # Libraries that shape an output. An example that uses a model depends on the first three; the
 # others count for the examples whose code imports them (figures, bertviz views, arrays).
@@ -65,7 +66,8 @@ def sha256_file(path: Path) -> str:
 
 
 def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | None]:
-    """Installed versions of ``names`` (None: not installed); nothing is imported."""
+    """Installed versions of ``names``, build labels kept (``2.13.0+cpu``; None: not
+    installed); nothing is imported. What produced an output: its provenance."""
     versions: dict[str, str | None] = {}
     for name in names:
         try:
@@ -73,6 +75,18 @@ def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | 
         except metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def locked_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | None]:
+    """The versions of ``names`` in the active lock (:func:`~snippets.render.lock.active_lock`),
+    without build labels: what decides freshness. torch's ``+cpu`` or ``+cu128`` names a build of
+    the same release, so a GPU runner's outputs stay fresh for CPU CI (None: not locked).
+
+    Raises:
+        LockError: the lock file does not exist.
+    """
+    pins = read_lock(active_lock())
+    return {name: public_version(pins[name]) if name in pins else None for name in names}
 
 
 def key_libraries(example: Example) -> tuple[str, ...]:
@@ -120,9 +134,10 @@ def key_parts(
     """The parts of an example's cache key (each compared by ``--check`` to say why).
 
     Args:
-        versions: installed library versions, looked up once per run (default: now).
+        versions: the locked library versions (:func:`locked_versions`), read once per run
+            (default: now).
     """
-    versions = library_versions() if versions is None else versions
+    versions = locked_versions() if versions is None else versions
     return {
         "code": example.code_hash,
         "models": [model_identity(settings.profile, r, settings.device) for r in example.roles],
@@ -162,10 +177,14 @@ class Entry:
         function: its function name.
         caption: the caption it was rendered with.
         key: sha256 of ``key_parts``.
-        key_parts: code hash, models, profile, device, seed, dtype, library versions.
+        key_parts: code hash, models, profile, device, seed, dtype, locked library
+            versions (without build labels): what decides freshness.
         models: ``key_parts["models"]`` with each role's caption (``description``).
         device_name: the device, in words (``cpu (x86_64)``).
         outputs: ``{file name: sha256}`` of every file it wrote.
+        provenance: what produced the outputs, exactly: ``versions`` (the installed versions
+            of the key's libraries, build labels kept: ``torch 2.13.0+cu128``) and ``python``.
+            Shown under each output and in the build report; never compared.
     """
 
     id: str
@@ -177,6 +196,7 @@ class Entry:
     models: list[dict[str, str]]
     device_name: str
     outputs: dict[str, str]
+    provenance: dict[str, Any]
 
     @property
     def profile(self) -> str:
@@ -189,7 +209,12 @@ class Entry:
 
     @classmethod
     def create(
-        cls, example: Example, parts: dict[str, Any], device_name: str, outputs: dict[str, str]
+        cls,
+        example: Example,
+        parts: dict[str, Any],
+        device_name: str,
+        outputs: dict[str, str],
+        provenance: dict[str, Any],
     ) -> Entry:
         """The entry of ``example`` rendered with key ``parts``."""
         models = [
@@ -198,7 +223,7 @@ class Entry:
         ]
         source = f"{example.path}:{example.line}"
         return cls(example.id, source, example.function, example.caption, cache_key(parts),
-                   parts, models, device_name, outputs)  # fmt: skip
+                   parts, models, device_name, outputs, provenance)  # fmt: skip
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> Entry:
@@ -299,14 +324,14 @@ def _why_stale(old: dict[str, Any], new: dict[str, Any]) -> str:
     reasons = []
     for part in ("code", "models", "profile", "device", "seed", "dtype", "versions"):
         before, after = old.get(part), new.get(part)
-        if part == "versions":
-            # A library that is not installed here cannot be compared: only installed ones count.
-            absent = {name for name, version in after.items() if version is None}
-            before = {k: v for k, v in (before or {}).items() if k not in absent}
-            after = {k: v for k, v in after.items() if k not in absent}
         if before != after:
             if part == "code":
                 reasons.append("its code (or a helper it calls) changed")
+            elif part == "versions":
+                moved = [f"{name} {(before or {}).get(name)} -> {version}"
+                         for name, version in after.items()
+                         if (before or {}).get(name) != version]  # fmt: skip
+                reasons.append(f"locked versions moved: {', '.join(moved) or 'set of libraries'}")
             elif part == "models":
                 old_ids = {m["role"]: m for m in before or []}
                 changed = [m["role"] for m in after or [] if old_ids.get(m["role"]) != m]
@@ -332,7 +357,7 @@ def current_fragment(example: Example, entry: Entry, generated: Path) -> str:
         html="" if (generated / f"{example.id}.html").exists() else None,
         data=read_json(data_file, None),
     )
-    return fragment(example, captured, entry.profile, entry.device_name)
+    return fragment(example, captured, entry.profile, entry.device_name, entry.provenance)
 
 
 def check(
@@ -356,7 +381,7 @@ def _check(
     examples: list[Example], settings: RenderSettings | None, generated: Path
 ) -> tuple[list[Problem], list[Example], list[Example]]:
     entries = Manifest.read(generated).entries
-    versions = library_versions()  # once per run
+    versions = locked_versions()  # once per run
     problems: list[Problem] = []
     to_render: list[Example] = []
     to_refresh: list[Example] = []
@@ -411,6 +436,17 @@ def _check(
         elif name not in owned and not name.startswith(".") and (generated / name).is_file():
             problems.append(Problem("orphaned", name, "file that no example produced"))
     return problems, to_render, to_refresh
+
+
+def provenance(example: Example, installed: dict[str, str | None]) -> dict[str, Any]:
+    """What produced ``example``'s outputs: the installed versions (build labels kept) of the
+    libraries in its key, and the Python version."""
+    import platform
+
+    return {
+        "python": platform.python_version(),
+        "versions": {name: installed.get(name) for name in key_libraries(example)},
+    }
 
 
 def refresh_fragments(examples: list[Example], generated: Path = GENERATED_DIR) -> None:

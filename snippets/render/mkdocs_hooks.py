@@ -62,7 +62,7 @@ def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str
     imports = f"{timings['imports']:.1f} s" if "imports" in timings else "n/a"
     versions: dict[str, str] = {}
     for entry in entries.values():
-        versions.update(entry.key_parts["versions"])
+        versions.update(entry.provenance["versions"])
     devices = sorted({e.device_name for e in entries.values()})
     profiles = sorted({e.profile for e in entries.values()})
     lines = [

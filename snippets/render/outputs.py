@@ -113,8 +113,16 @@ def longest_backtick_run(text: str) -> int:
     return max((len(r) for r in runs), default=0)
 
 
-def provenance_line(example: Example, profile: str, device_label: str) -> str:
-    """The caption's second line: where the code is, which models, which device (HTML)."""
+# The order in which a caption names library versions (transformers and torch first: readers
+# of course sites ask for those).
+VERSION_ORDER = ("transformers", "torch", "tokenizers", "bertviz", "matplotlib", "numpy")
+
+
+def provenance_line(
+    example: Example, profile: str, device_label: str, provenance: dict[str, Any]
+) -> str:
+    """The caption's second line: where the code is, which models, which device, and the
+    exact library versions that produced the output (HTML)."""
     parts = [
         f"<code>{html.escape(example.function)}</code> in <code>{html.escape(example.path)}</code>"
     ]
@@ -124,17 +132,27 @@ def provenance_line(example: Example, profile: str, device_label: str) -> str:
             parts.append(f"model: {html.escape(entry.caption(profile))}")
     parts.append(f"{html.escape(profile)} profile")
     parts.append(f"device: {html.escape(device_label)}")
+    versions = provenance.get("versions", {})
+    named = [f"{name} {versions[name]}" for name in VERSION_ORDER if versions.get(name)]
+    if named:
+        parts.append(html.escape(", ".join(named)))
     return " · ".join(parts)
 
 
-def fragment(example: Example, captured: Captured, profile: str, device_label: str) -> str:
+def fragment(
+    example: Example,
+    captured: Captured,
+    profile: str,
+    device_label: str,
+    provenance: dict[str, Any],
+) -> str:
     """Markdown included by a page with ``--8<-- "docs/generated/<id>.md"``.
 
     Text goes in a fenced block long enough never to be closed by the output itself; captions are
     escaped; a stand-in's output carries a visible note.
     """
     caption = html.escape(example.caption)
-    provenance = provenance_line(example, profile, device_label)
+    source_line = provenance_line(example, profile, device_label, provenance)
     stand_ins = [role(r) for r in example.roles if role(r).is_stand_in(profile)]
     blocks = []
     if captured.data is not None:
@@ -165,5 +183,5 @@ def fragment(example: Example, captured: Captured, profile: str, device_label: s
     return (
         f'<figure class="lecture-output" id="output-{example.id}" markdown="1">\n\n{body}\n\n'
         f"<figcaption><strong>{caption}</strong><br>"
-        f"<small>{provenance}{note}</small></figcaption>\n\n</figure>\n"
+        f"<small>{source_line}{note}</small></figcaption>\n\n</figure>\n"
     )

@@ -458,7 +458,12 @@ def check_load_warnings(role: str, profile: str, emitted: list[str]) -> list[str
 
 
 def write_assets(
-    example: Example, captured: Captured, profile: str, label: str, generated: Path
+    example: Example,
+    captured: Captured,
+    profile: str,
+    label: str,
+    generated: Path,
+    provenance: dict[str, Any],
 ) -> dict[str, str]:
     """Write an example's files atomically; returns ``{file name: sha256}``."""
     files: dict[str, bytes | str] = {}
@@ -472,7 +477,7 @@ def write_assets(
         from snippets.render.views import make_self_contained
 
         files[f"{example.id}.html"] = make_self_contained(captured.html, example.id)
-    files[f"{example.id}.md"] = fragment(example, captured, profile, label)
+    files[f"{example.id}.md"] = fragment(example, captured, profile, label, provenance)
     digests = {}
     for name, data in files.items():
         mf.atomic_write(generated / name, data)
@@ -549,7 +554,7 @@ def _render_locked(
     from tqdm import tqdm
 
     manifest = mf.Manifest.read(generated)
-    versions = mf.library_versions()
+    versions, installed = mf.locked_versions(), mf.library_versions()
     for leftover in generated.glob(".*.tmp"):  # unfinished writes of a killed render
         leftover.unlink()
     timings = mf.read_json(generated / mf.TIMINGS_NAME, {})
@@ -576,9 +581,12 @@ def _render_locked(
                 done[example.id] = Outcome(example, "failed", 0.0, result.error)
                 continue
             assert result.captured is not None
-            digests = write_assets(example, result.captured, settings.profile, label, generated)
+            provenance = mf.provenance(example, installed)
+            digests = write_assets(
+                example, result.captured, settings.profile, label, generated, provenance
+            )
             parts = mf.key_parts(example, settings, versions)
-            manifest.record(mf.Entry.create(example, parts, label, digests))
+            manifest.record(mf.Entry.create(example, parts, label, digests, provenance))
             timings["examples"][example.id] = round(result.duration, 2)
             done[example.id] = Outcome(example, "executed", result.duration)
     outcomes = [Outcome(e, "cached") for e in examples if e not in to_render]
