@@ -92,7 +92,7 @@ def _figure_examples() -> list:
 
 @pytest.fixture(scope="module")
 def store():
-    from snippets.render.runner import ModelStore
+    from snippets.render.store import ModelStore
 
     return ModelStore("offline", "cpu")
 
@@ -101,7 +101,7 @@ def store():
 @pytest.mark.parametrize("example", _figure_examples(), ids=lambda e: e.id)
 def test_lecture_figure_reads_cleanly(example, store):
     from snippets.profiles import ROLES
-    from snippets.render.runner import seed_everything
+    from snippets.render.execute import seed_everything
 
     entry = Manifest.read().entries[example.id]
     function = getattr(importlib.import_module(example.module), example.function)

@@ -54,7 +54,7 @@ def test_simulated_cache_is_what_huggingface_hub_reads(simulated_hf_home):
 
 
 def test_auto_profile_says_what_it_found_in_the_cache(simulated_hf_home):
-    code = "from snippets.render.runner import resolve_profile\nprint(*resolve_profile('auto'))"
+    code = "from snippets.render.resolve import resolve_profile\nprint(*resolve_profile('auto'))"
     result = run_python(code, hub.hub_environment(simulated_hf_home))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (

@@ -102,7 +102,7 @@ def test_unreachable_hub_model_gives_one_clear_error(tmp_path, monkeypatch):
 def test_auto_profile_falls_back_to_offline_and_says_what_it_found(tmp_path, monkeypatch):
     import huggingface_hub.constants as constants
 
-    from snippets.render.runner import resolve_profile
+    from snippets.render.resolve import resolve_profile
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
@@ -116,7 +116,7 @@ def test_auto_profile_falls_back_to_offline_and_says_what_it_found(tmp_path, mon
 def test_explicit_hub_profile_without_the_hub_stops_at_once(tmp_path, monkeypatch):
     import huggingface_hub.constants as constants
 
-    from snippets.render.runner import RenderError, resolve_profile
+    from snippets.render.resolve import RenderError, resolve_profile
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
@@ -128,7 +128,7 @@ def test_explicit_hub_profile_without_the_hub_stops_at_once(tmp_path, monkeypatc
 def test_forcing_cuda_without_a_gpu_is_a_clear_error():
     import torch
 
-    from snippets.render.runner import RenderError, accelerator_possible, resolve_device
+    from snippets.render.resolve import RenderError, accelerator_possible, resolve_device
 
     # Judged without torch: a machine without a GPU driver has no device torch could use.
     assert accelerator_possible() or not torch.cuda.is_available()

@@ -205,7 +205,7 @@ def test_manifest_has_no_timestamps_or_absolute_paths():
 
 
 def test_each_model_is_loaded_once_per_render(monkeypatch, tmp_path: Path):
-    import snippets.render.runner
+    import snippets.render.store
 
     calls = []
 
@@ -213,7 +213,7 @@ def test_each_model_is_loaded_once_per_render(monkeypatch, tmp_path: Path):
         calls.append(role)
         return f"<{role}>"
 
-    monkeypatch.setattr(snippets.render.runner, "load", fake_load)
+    monkeypatch.setattr(snippets.render.store, "load", fake_load)
     examples = [
         replace(fake_example("example_prints"), id=f"fake-{i}", roles=("encoder",),
                 parameters=("encoder",))
@@ -314,7 +314,7 @@ def test_workers_give_the_serial_outcomes_in_the_same_order(tmp_path: Path):
 def test_workers_share_the_models_loaded_once(monkeypatch, tmp_path: Path):
     """With workers, each role is loaded once, before they fork; a role that fails to load
     fails its examples (named), and the others run."""
-    import snippets.render.runner
+    import snippets.render.store
 
     calls = []
 
@@ -324,7 +324,7 @@ def test_workers_share_the_models_loaded_once(monkeypatch, tmp_path: Path):
             raise OSError("no classifier here")
         return f"<{role}>"
 
-    monkeypatch.setattr(snippets.render.runner, "load", fake_load)
+    monkeypatch.setattr(snippets.render.store, "load", fake_load)
     takes = replace(fake_example("example_takes_encoder"), roles=("encoder",),
                     parameters=("encoder",))  # fmt: skip
     examples = [replace(takes, id=f"fake-{i}") for i in range(4)]
@@ -348,9 +348,9 @@ def test_workers_share_the_models_loaded_once(monkeypatch, tmp_path: Path):
 )
 def test_bad_jobs_are_refused_before_anything_runs(arguments, message, monkeypatch, capsys):
     import snippets.render.__main__ as cli
-    import snippets.render.runner
+    import snippets.render.resolve
 
-    monkeypatch.setattr(snippets.render.runner, "resolve_device", lambda requested: requested)
+    monkeypatch.setattr(snippets.render.resolve, "resolve_device", lambda requested: requested)
     try:
         status = cli.main(["--profile", "offline", "--device", "cpu", *arguments])
     except SystemExit as usage_error:  # argparse: a malformed value, in every mode

@@ -11,13 +11,14 @@ import pytest
 
 from snippets.render import capture
 from snippets.render import manifest as mf
+from snippets.render.capture import UnexpectedWarningError, check_load_warnings
 from snippets.render.examples import (
     ExampleDefinitionError,
     discover_examples,
     read_expected_load_warnings,
     read_expected_warnings,
 )
-from snippets.render.runner import UnexpectedWarningError, check_load_warnings, render
+from snippets.render.runner import render
 from tests.fake_examples import example_warns
 from tests.reproduce import differences
 from tests.test_render import SETTINGS, fake_example

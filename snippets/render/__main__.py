@@ -136,13 +136,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Rendering: only now are torch and transformers imported.
     from snippets.profiles import ModelUnavailableError
-    from snippets.render.runner import (
-        RenderError,
-        check_writable,
-        render,
-        resolve_device,
-        resolve_profile,
-    )
+    from snippets.render.resolve import RenderError, resolve_device, resolve_profile
+    from snippets.render.runner import check_writable, render
 
     try:
         profile, why = resolve_profile(args.profile or "auto")

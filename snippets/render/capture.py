@@ -4,8 +4,9 @@ A student who runs an example in a notebook sees its printed lines (stdout and s
 between them, the Python warnings (``warnings.warn``) and transformers' log warnings
 (``[transformers] ...`` on stderr) it triggers. :func:`capture` collects them into one text, so
 the page shows what the notebook would. Which warnings an example is expected to emit is declared in
-``docs/expected-warnings.toml``; :func:`undeclared` and :func:`missing` compare the two, and the
-renderer fails an example whose warnings differ from its declaration.
+``docs/expected-warnings.toml``; :func:`undeclared` and :func:`missing` compare the two, and
+:func:`check_warnings` (an example's) and :func:`check_load_warnings` (a model load's) fail what
+differs from its declaration.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import logging
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snippets.render.examples import Example
 
 
 @dataclass
@@ -104,3 +109,50 @@ def undeclared(emitted: list[str], expected: tuple[str, ...]) -> list[str]:
 def missing(emitted: list[str], expected: tuple[str, ...]) -> list[str]:
     """The ``expected`` substrings that no emitted warning contains."""
     return [part for part in expected if not any(part in line for line in emitted)]
+
+
+class UnexpectedWarningError(RuntimeError):
+    """An example warned what ``docs/expected-warnings.toml`` does not declare, or the reverse."""
+
+
+def check_declared(emitted: list[str], expected: tuple[str, ...], subject: str, table: str):
+    """Compare what ``subject`` warned with its declaration, the ``[table]`` of
+    ``docs/expected-warnings.toml`` (an example id, or ``load.<role>.<profile>``).
+
+    Raises:
+        UnexpectedWarningError: a warning no declared part matches, or a declared part that no
+            warning matches; the message says what to write in the file.
+    """
+    unexpected = undeclared(emitted, expected)
+    absent = missing(emitted, expected)
+    problems = []
+    if unexpected:
+        problems.append(
+            f"{subject} emitted {unexpected}, which docs/expected-warnings.toml does not declare"
+        )
+    if absent:
+        problems.append(
+            f"docs/expected-warnings.toml declares {absent} for it; what it emitted "
+            f"({emitted or 'nothing'}) is not the declared warning"
+        )
+    if problems:
+        raise UnexpectedWarningError(
+            "; ".join(problems) + ". Fix the cause, or declare what it emits (its output shows "
+            f'it) and explain it on the page: [{table}] warnings = ["<part of the message>"]'
+        )
+
+
+def check_warnings(example: Example, emitted: list[str]) -> None:
+    """Fail an example whose warnings differ from its declaration (:func:`check_declared`)."""
+    check_declared(emitted, example.expected_warnings, "it", example.id)
+
+
+def check_load_warnings(role: str, profile: str, emitted: list[str]) -> list[str]:
+    """What loading ``role`` warned, if ``[load.<role>.<profile>]`` of
+    ``docs/expected-warnings.toml`` declares exactly that (:func:`check_declared`)."""
+    from snippets.render.examples import read_expected_load_warnings
+
+    expected = read_expected_load_warnings().get((role, profile), ())
+    subject = f"loading model role {role!r} ({profile} profile)"
+    check_declared(emitted, expected, subject, f"load.{role}.{profile}")
+    return emitted

@@ -6,7 +6,7 @@ replaced, a hook, a tokenizer's ``padding_side``, a config or generation-config 
 change what the examples after it print, and with worker processes only the ones that happen
 to run after it in the same process. The model store takes a fingerprint of each role when it
 loads it; after each example the renderer compares, fails the example whose roles changed, and
-loads those roles again for the examples after it (``runner.ModelStore.changed_roles``).
+loads those roles again for the examples after it (``store.ModelStore.changed_roles``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Turning what an example produced into files, and the fragment a page includes.
 
+:func:`write_assets` writes an example's files (``<id>.txt``, ``.png``, ``.html``, ``.json`` and
+the page fragment ``<id>.md``), each atomically.
+
 Model outputs are untrusted text: it goes into fenced code blocks (which the site escapes) or
 through :func:`html.escape`; nothing an example prints becomes raw HTML on a page. Data an example
 returns (a dict or list) is written as ``<id>.json`` and reaches the page as a JSON data island,
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from snippets.profiles import role
+from snippets.render import manifest as mf
 from snippets.render.examples import Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -185,3 +189,31 @@ def fragment(
         f"<figcaption><strong>{caption}</strong><br>"
         f"<small>{source_line}{note}</small></figcaption>\n\n</figure>\n"
     )
+
+
+def write_assets(
+    example: Example,
+    captured: Captured,
+    profile: str,
+    label: str,
+    generated: Path,
+    provenance: dict[str, Any],
+) -> dict[str, str]:
+    """Write an example's files atomically; returns ``{file name: sha256}``."""
+    files: dict[str, bytes | str] = {}
+    if captured.text:
+        files[f"{example.id}.txt"] = captured.text
+    if captured.png is not None:
+        files[f"{example.id}.png"] = captured.png
+    if captured.data is not None:
+        files[f"{example.id}.json"] = data_json(captured.data, example.id)
+    if captured.html is not None:
+        from snippets.render.views import make_self_contained
+
+        files[f"{example.id}.html"] = make_self_contained(captured.html, example.id)
+    files[f"{example.id}.md"] = fragment(example, captured, profile, label, provenance)
+    digests = {}
+    for name, data in files.items():
+        mf.atomic_write(generated / name, data)
+        digests[name] = mf.sha256_file(generated / name)
+    return digests
