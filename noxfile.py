@@ -205,6 +205,14 @@ def bench(session: nox.Session) -> None:
         *session.posargs)  # fmt: skip
 
 
+@nox.session(python=False)
+def drift(session: nox.Session) -> None:
+    """Re-render with newer releases in a scratch environment; report what changes (dist/drift)."""
+    # exit 1 (outputs changed) is a finding, not a failure: dist/drift/drift.json has the status
+    run(session, environment(session), "python", "-m", "snippets.render.drift", *session.posargs,
+        success_codes=[0, 1])  # fmt: skip
+
+
 @nox.session(python=PYTHON, reuse_venv=True)
 def lock(session: nox.Session) -> None:
     """Re-make locks/ from pyproject.toml (-- --upgrade, --upgrade-package NAME[==VERSION])."""

@@ -142,7 +142,7 @@ def _as_a_gpu_runner_writes_it(folder: Path) -> None:
         parts = mf.key_parts(example, settings, locked)
         installed = {**mf.library_versions(), "torch": "2.13.0+cu128"}
         new = mf.Entry.create(example, parts, "cuda (NVIDIA H200)", dict(entry.outputs),
-                              mf.provenance(example, installed))  # fmt: skip
+                              mf.provenance(example, installed), entry.warnings)  # fmt: skip
         name = f"{example_id}.md"
         (folder / name).write_text(mf.current_fragment(example, new, folder))
         new.outputs[name] = mf.sha256_file(folder / name)

@@ -200,7 +200,8 @@ def test_manifest_has_no_timestamps_or_absolute_paths():
     assert set(manifest) == {"format", "examples"}  # per-example profile, no global one
     for entry in manifest["examples"].values():
         assert set(entry) == {"id", "source", "function", "caption", "key", "key_parts",
-                              "models", "device_name", "outputs", "provenance"}  # fmt: skip
+                              "models", "device_name", "outputs", "provenance",
+                              "warnings"}  # fmt: skip
         assert entry["key"] == mf.cache_key(entry["key_parts"])
 
 

@@ -68,6 +68,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--list", action="store_true", help="list the examples and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write each executed or failed example's status, error, traceback and warnings "
+        "as JSON to FILE (what the drift report reads)",
+    )
+    parser.add_argument(
         "--output-dir",
         type=Path,
         default=mf.GENERATED_DIR,
@@ -206,8 +214,22 @@ def main(argv: list[str] | None = None) -> int:
     for outcome in outcomes:
         if outcome.status == "failed":
             print(f"render: FAILED {outcome.error}", file=sys.stderr)
+    if args.report:
+        write_report(args.report, outcomes)
     write_notebooks(args.output_dir)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def write_report(path: Path, outcomes: list) -> None:
+    """``{example id: {status, duration, error, traceback, warnings}}`` of what was executed."""
+    import json
+
+    report = {
+        o.example.id: {"status": o.status, "duration": round(o.duration, 2), "error": o.error,
+                       "traceback": o.traceback, "warnings": o.warnings}
+        for o in outcomes if o.status != "cached"
+    }  # fmt: skip
+    mf.atomic_write(path, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
 
 
 def environment_problem() -> str:

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,11 @@ def _failure_location(example: Example, error: BaseException) -> str:
     return location
 
 
-def execute(example: Example, store: ModelStore, seed: int) -> Captured:
+def execute(
+    example: Example, store: ModelStore, seed: int, warned: list[str] | None = None
+) -> Captured:
     """Run one example and capture what it prints (stdout and stderr), warns, returns and
-    draws.
+    draws. The warnings it emitted are appended to ``warned`` (also when it fails).
 
     It may return nothing, a matplotlib figure, an HTML view (bertviz), a string (shown as
     text), or a dict or list (data: ``<id>.json``, and a JSON data island on the page for a
@@ -94,6 +96,8 @@ def execute(example: Example, store: ModelStore, seed: int) -> Captured:
             result = function(**kwargs)
     except BaseException as raised:  # noqa: BLE001 - re-raised below, after the checks
         error = raised
+    if warned is not None:
+        warned.extend(output.warnings)
     # Even when the example failed: what it changed must not reach the examples after it.
     side_effects = side_effects_of(example, store, threads_before, settings_before)
     if error is not None:
@@ -197,6 +201,8 @@ class Result:
     captured: Captured | None = None
     duration: float = 0.0
     error: str = ""
+    traceback: str = ""  # of a failure
+    warnings: list[str] = field(default_factory=list)  # what it warned, declared or not
 
 
 def run_example(example: Example, store: ModelStore, seed: int) -> Result:
@@ -206,20 +212,28 @@ def run_example(example: Example, store: ModelStore, seed: int) -> Result:
         ModelUnavailableError: a model it needs cannot be had (no example could run); any
             other error is the example's failure, in the result with its file and line.
     """
+    warned: list[str] = []
     try:
         for role in example.roles:
             store.get(role)
         start = time.perf_counter()
-        captured = execute(example, store, seed)
+        captured = execute(example, store, seed, warned)
     except ModelUnavailableError:
         raise
     except KeyboardInterrupt as error:
         if interrupted():  # Ctrl-C: stop the render
             raise
-        return Result(example, "failed", error=failure_message(example, error))
+        return failed(example, error, warned)
     except (Exception, SystemExit) as error:  # sys.exit() in an example is its failure
-        return Result(example, "failed", error=failure_message(example, error))
-    return Result(example, "executed", captured, time.perf_counter() - start)
+        return failed(example, error, warned)
+    return Result(example, "executed", captured, time.perf_counter() - start, warnings=warned)
+
+
+def failed(example: Example, error: BaseException, warned: list[str]) -> Result:
+    """The result of an example that raised ``error``: its message, traceback and warnings."""
+    trace = "".join(traceback.format_exception(error))
+    return Result(example, "failed", error=failure_message(example, error),
+                  traceback=scrub_paths(trace), warnings=warned)  # fmt: skip
 
 
 def failure_message(example: Example, error: BaseException) -> str:

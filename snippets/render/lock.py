@@ -193,15 +193,24 @@ def environment_drift(lock: dict[str, str], installed: dict[str, str] | None = N
 
 
 # Named first when they differ: the libraries that shape the lecture's outputs.
-FIRST = ("transformers", "torch", "tokenizers", "huggingface-hub", "safetensors", "numpy",
-         "matplotlib", "bertviz")  # fmt: skip
+FIRST = (
+    "transformers",
+    "torch",
+    "tokenizers",
+    "huggingface-hub",
+    "safetensors",
+    "numpy",
+    "matplotlib",
+    "bertviz",
+)
 
 
 def drift_message(drift: list[Drift], lock: Path) -> str:
     """One line: which packages differ from ``lock`` (the output-shaping libraries first) and
     the two commands that fix it."""
-    drift = sorted(drift, key=lambda d: (FIRST.index(d.name) if d.name in FIRST else len(FIRST),
-                                         d.name))  # fmt: skip
+    drift = sorted(
+        drift, key=lambda d: (FIRST.index(d.name) if d.name in FIRST else len(FIRST), d.name)
+    )
     shown = ", ".join(str(d) for d in drift[:6]) + (
         f" and {len(drift) - 6} more" * (len(drift) > 6)
     )
@@ -287,8 +296,15 @@ def compile_locks(
     output.mkdir(parents=True, exist_ok=True)
     digest = input_digest(pyproject)
     build = tomllib.loads(pyproject.read_text(encoding="utf-8"))["build-system"]["requires"]
-    common = ["--python-version", PYTHON_VERSION, "--python-platform", PLATFORM,
-              "--generate-hashes", "--no-header", "--quiet"]  # fmt: skip
+    common = [
+        "--python-version",
+        PYTHON_VERSION,
+        "--python-platform",
+        PLATFORM,
+        "--generate-hashes",
+        "--no-header",
+        "--quiet",
+    ]
     upgrades = ["--upgrade"] if upgrade else []
     for package in upgrade_packages:
         upgrades += ["--upgrade-package", package]
@@ -299,8 +315,19 @@ def compile_locks(
         cpu = work / CPU_LOCK
         if (output / CPU_LOCK).exists():
             shutil.copy(output / CPU_LOCK, cpu)  # existing pins are uv's preferences
-        _uv(uv, [str(pyproject), str(work / "build.in"), *extras, *common, *upgrades,
-                 *torch_cpu_sources(), "-o", str(cpu)])  # fmt: skip
+        _uv(
+            uv,
+            [
+                str(pyproject),
+                str(work / "build.in"),
+                *extras,
+                *common,
+                *upgrades,
+                *torch_cpu_sources(),
+                "-o",
+                str(cpu),
+            ],
+        )
         pins = read_lock(cpu)
         if "+cpu" not in pins.get("torch", ""):
             raise LockError(
@@ -313,10 +340,34 @@ def compile_locks(
         )
         torch_pin = work / "torch.in"
         torch_pin.write_text(f"torch=={public_version(pins['torch'])}\n")
-        _uv(uv, [str(pyproject), str(work / "build.in"), *extras, *common, "-c",
-                 str(constraints), "-c", str(torch_pin), "-o", str(work / CUDA_LOCK)])  # fmt: skip
-        _uv(uv, [str(pyproject), "--extra", "docs", *common, "-c", str(constraints),
-                 "-o", str(work / DOCS_LOCK)])  # fmt: skip
+        _uv(
+            uv,
+            [
+                str(pyproject),
+                str(work / "build.in"),
+                *extras,
+                *common,
+                "-c",
+                str(constraints),
+                "-c",
+                str(torch_pin),
+                "-o",
+                str(work / CUDA_LOCK),
+            ],
+        )
+        _uv(
+            uv,
+            [
+                str(pyproject),
+                "--extra",
+                "docs",
+                *common,
+                "-c",
+                str(constraints),
+                "-o",
+                str(work / DOCS_LOCK),
+            ],
+        )
         descriptions = {
             CPU_LOCK: "The lecture's environment, fully resolved: Linux x86_64, Python "
             f"{PYTHON_VERSION}, torch's CPU build.",
@@ -325,8 +376,10 @@ def compile_locks(
             DOCS_LOCK: "What building the site from committed outputs needs (no torch), at the "
             "versions of linux-cpu.txt.",
         }
-        texts = {name: header(descriptions[name], digest) + (work / name).read_text()
-                 for name in LOCK_FILES}  # fmt: skip
+        texts = {
+            name: header(descriptions[name], digest) + (work / name).read_text()
+            for name in LOCK_FILES
+        }
     for name, text in texts.items():  # all three were resolved: now replace them
         temporary = output / f".{name}.tmp"
         temporary.write_text(text, encoding="utf-8")
@@ -358,8 +411,13 @@ def main(argv: list[str] | None = None) -> int:
     add = parser.add_argument
     add("--check", action="store_true", help="only check that every lock matches pyproject.toml")
     add("--upgrade", action="store_true", help="every package to the newest the ranges allow")
-    add("--upgrade-package", action="append", default=[], metavar="SPEC",
-        help="move one package (name, or name==version); repeatable")  # fmt: skip
+    add(
+        "--upgrade-package",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="move one package (name, or name==version); repeatable",
+    )
     add("--output-dir", type=Path, default=LOCK_DIR, help="where the lock files go (locks/)")
     args = parser.parse_args(argv)
     try:
@@ -376,8 +434,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lock: {error}", file=sys.stderr)
         return 2
     changes = compare(before, read_lock(args.output_dir / CPU_LOCK))
-    print(f"lock: wrote {', '.join(LOCK_FILES)} in {_show(args.output_dir)}; "
-          f"{len(changes)} package(s) changed")  # fmt: skip
+    print(
+        f"lock: wrote {', '.join(LOCK_FILES)} in {_show(args.output_dir)}; "
+        f"{len(changes)} package(s) changed"
+    )
     for name, old, new in changes:
         print(f"  {name}: {old or '-'} -> {new or '-'}")
     return 0

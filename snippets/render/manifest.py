@@ -185,6 +185,8 @@ class Entry:
         provenance: what produced the outputs, exactly: ``versions`` (the installed versions
             of the key's libraries, build labels kept: ``torch 2.13.0+cu128``) and ``python``.
             Shown under each output and in the build report; never compared.
+        warnings: what the example warned (all declared in ``docs/expected-warnings.toml``),
+            in order: the drift report says which appeared or vanished.
     """
 
     id: str
@@ -197,6 +199,7 @@ class Entry:
     device_name: str
     outputs: dict[str, str]
     provenance: dict[str, Any]
+    warnings: list[str]
 
     @property
     def profile(self) -> str:
@@ -215,6 +218,7 @@ class Entry:
         device_name: str,
         outputs: dict[str, str],
         provenance: dict[str, Any],
+        warnings: list[str] | None = None,
     ) -> Entry:
         """The entry of ``example`` rendered with key ``parts``."""
         models = [
@@ -222,8 +226,9 @@ class Entry:
             for model in parts["models"]
         ]
         source = f"{example.path}:{example.line}"
+        warned = list(warnings or [])
         return cls(example.id, source, example.function, example.caption, cache_key(parts),
-                   parts, models, device_name, outputs, provenance)  # fmt: skip
+                   parts, models, device_name, outputs, provenance, warned)  # fmt: skip
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> Entry:

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from snippets.codehash import closure, package_modules
@@ -40,6 +40,8 @@ class Outcome:
     status: str  # "executed", "cached" or "failed"
     duration: float = 0.0
     error: str = ""
+    traceback: str = ""  # of a failure
+    warnings: list[str] = field(default_factory=list)  # what an executed or failed one warned
 
 
 def render(
@@ -135,7 +137,9 @@ def _render_locked(
             bar.set_postfix_str(example.id)
             bar.update()
             if result.status == "failed":
-                done[example.id] = Outcome(example, "failed", 0.0, result.error)
+                done[example.id] = Outcome(
+                    example, "failed", 0.0, result.error, result.traceback, result.warnings
+                )
                 continue
             assert result.captured is not None
             provenance = mf.provenance(example, installed)
@@ -143,9 +147,11 @@ def _render_locked(
                 example, result.captured, settings.profile, label, generated, provenance
             )
             parts = mf.key_parts(example, settings, versions)
-            manifest.record(mf.Entry.create(example, parts, label, digests, provenance))
+            entry = mf.Entry.create(example, parts, label, digests, provenance, result.warnings)
+            manifest.record(entry)
             timings["examples"][example.id] = round(result.duration, 2)
-            done[example.id] = Outcome(example, "executed", result.duration)
+            done[example.id] = Outcome(example, "executed", result.duration,
+                                       warnings=result.warnings)  # fmt: skip
     outcomes = [Outcome(e, "cached") for e in examples if e not in to_render]
     outcomes += [done[e.id] for e in to_render]
     known = {e.id for e in examples}

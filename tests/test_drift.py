@@ -1,0 +1,174 @@
+"""The drift report's comparison engine and report, on synthetic before/after renders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from snippets.render import drift
+from snippets.render import manifest as mf
+from snippets.render.compare import compare_renders, json_differences, view_weights
+
+
+def _entry(example_id: str, outputs: dict[str, str], warnings: list[str]) -> mf.Entry:
+    parts = {"code": "0" * 64, "models": [], "profile": "offline", "device": "cpu", "seed": 1,
+             "dtype": "float32", "versions": {}}  # fmt: skip
+    return mf.Entry(example_id, "snippets/x.py:1", "example_x", "A caption.", mf.cache_key(parts),
+                    parts, [], "cpu (x86_64)", outputs, {"versions": {}}, warnings)  # fmt: skip
+
+
+def _render(folder: Path, files: dict[str, dict[str, bytes]], warned: dict[str, list[str]]):
+    """A folder of outputs and its manifest: ``files`` maps example ids to their files."""
+    folder.mkdir(parents=True)
+    entries = {}
+    for example_id, outputs in files.items():
+        digests = {}
+        for name, data in {**outputs, f"{example_id}.md": b"<figure>caption</figure>"}.items():
+            (folder / name).write_bytes(data)
+            digests[name] = mf.sha256_file(folder / name)
+        entries[example_id] = _entry(example_id, digests, warned.get(example_id, []))
+    mf.Manifest(entries, folder).write()
+    return folder
+
+
+def _png(changed: int) -> bytes:
+    """A 10 x 10 white PNG whose first ``changed`` pixels (row by row) are red."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (10, 10), "white")
+    for index in range(changed):
+        image.putpixel((index % 10, index // 10), (255, 0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _view(weight: float, token: str = "b") -> bytes:
+    params = {"attention": [{"name": None, "attn": [[[[0.5, 0.5], [1 - weight, weight]]]],
+                             "left_text": ["a", token], "right_text": ["a", token]}]}  # fmt: skip
+    return f"<script>\nconst params = {json.dumps(params)}\n</script>".encode()
+
+
+@pytest.fixture
+def renders(tmp_path: Path) -> tuple[Path, Path, dict]:
+    before = _render(tmp_path / "before", {
+        "same": {"same.txt": b"unchanged\n"},
+        "text": {"text.txt": b"Paris\nis\n<b>big</b>\n"},
+        "figure": {"figure.png": _png(0)},
+        "view": {"view.html": _view(0.75)},
+        "data": {"data.json": b'{"tokens": [{"id": 1, "p": 0.25}], "total": 1}\n'},
+        "warns": {"warns.txt": b"x\n"},
+        "fails": {"fails.txt": b"y\n"},
+    }, {"fails": ["UserWarning: old"]})  # fmt: skip
+    after = _render(tmp_path / "after", {
+        "same": {"same.txt": b"unchanged\n"},
+        "text": {"text.txt": b"Paris\nwas\n<b>big</b>\n"},
+        "figure": {"figure.png": _png(5)},
+        "view": {"view.html": _view(0.7)},
+        "data": {"data.json": b'{"tokens": [{"id": 1, "p": 0.5}], "total": 1}\n'},
+        "warns": {"warns.txt": b"x\n"},
+    }, {"warns": ["FutureWarning: new"]})  # fmt: skip
+    # the page fragment of "same" differs (its provenance line): not an output change
+    (after / "same.md").write_text("<figure>caption · transformers 9.9.9</figure>")
+    failures = {"fails": {"status": "failed", "error": "fails (snippets/x.py:3): ValueError: no",
+                          "traceback": "Traceback (most recent call last):\nValueError: no\n",
+                          "warnings": []}}  # fmt: skip
+    return before, after, failures
+
+
+def test_each_kind_of_output_is_compared_in_its_own_terms(renders, tmp_path: Path):
+    before, after, failures = renders
+    assets = tmp_path / "assets"
+    found = {e.id: e for e in compare_renders(before, after, failures, assets)}
+    assert {i: e.status for i, e in found.items()} == {
+        "same": "unchanged", "text": "changed", "figure": "changed", "view": "changed",
+        "data": "changed", "warns": "changed", "fails": "failed",
+    }  # fmt: skip
+    (text,) = found["text"].changes
+    assert text.kind == "text" and text.summary == "2 line(s) differ"
+    assert "-is" in text.diff and "+was" in text.diff and " Paris" in text.diff
+    (figure,) = found["figure"].changes
+    assert figure.kind == "figure" and figure.measure == pytest.approx(0.05)
+    assert figure.summary.startswith("5.00% of pixels differ (5 of 100)")
+    from PIL import Image
+
+    diff_image = Image.open(assets / figure.images[2])
+    assert diff_image.getpixel((0, 0)) == (220, 0, 0) and diff_image.getpixel((9, 9)) != (220, 0, 0)
+    assert (assets / figure.images[0]).read_bytes() == (before / "figure.png").read_bytes()
+    (view,) = found["view"].changes
+    assert view.kind == "view" and view.measure == pytest.approx(0.05)
+    assert "largest attention-weight difference 0.0500" in view.summary
+    (data,) = found["data"].changes
+    assert data.diff == "$.tokens[0].p: 0.25 -> 0.5" and data.measure == pytest.approx(0.25)
+    assert found["warns"].changes == [] and found["warns"].warnings_appeared == [
+        "FutureWarning: new"
+    ]
+    failed = found["fails"]
+    assert failed.error.endswith("ValueError: no") and "Traceback" in failed.traceback
+    assert failed.warnings_vanished == ["UserWarning: old"]
+
+
+def test_tokens_or_shapes_that_change_in_a_view_are_named():
+    from snippets.render.compare import compare_view
+
+    change = compare_view("v.html", _view(0.75).decode(), _view(0.75, token="c").decode())
+    assert "tokens changed" in change.summary
+    assert view_weights(_view(0.5).decode())["attention"][0]["left_text"] == ["a", "b"]
+    assert json_differences({"a": [1, 2]}, {"a": [1, 2, 3], "b": 0}) == [
+        ("$.a", [1, 2], [1, 2, 3]),
+        ("$.b", "<absent>", 0),
+    ]
+
+
+def test_the_report_escapes_outputs_and_says_what_failed(renders, tmp_path: Path):
+    before, after, failures = renders
+    (after / "text.txt").write_text("<script>alert(1)</script>\n")
+    examples = compare_renders(before, after, failures, tmp_path / "assets")
+    found = drift.Drift("2026-12-03 12:00 UTC", "newest",
+                        [("transformers", "5.24.0", "5.25.0")], examples,
+                        [drift.Step("render", 1.5, True)],
+                        {"passed": 40, "skipped": 4, "failures": []})  # fmt: skip
+    assert found.exit_status == 2  # an example failed
+    page = drift.report_html(found)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "assets/figure.diff.png" in page and "Traceback" in page
+    summary = drift.summary_markdown(found)
+    assert "| transformers | 5.24.0 | 5.25.0 |" in summary
+    assert "5 changed, 1 unchanged, 1 failed of 7 examples" in summary
+    assert "- `fails`: fails (snippets/x.py:3): ValueError: no" in summary
+    assert "warnings appeared: ['FutureWarning: new']" in summary
+    unchanged = drift.Drift("t", "locked", [], [e for e in examples if e.status == "unchanged"],
+                            [], {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
+    assert unchanged.exit_status == 0
+    changed = drift.Drift("t", "newest", [], [e for e in examples if e.status == "changed"],
+                          [], {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
+    assert changed.exit_status == 1
+
+
+def test_accept_refuses_when_anything_failed(renders, tmp_path: Path):
+    before, after, failures = renders
+    failed = drift.Drift("t", "newest", [], compare_renders(before, after, failures), [],
+                         {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
+    manifest = mf.GENERATED_DIR / mf.MANIFEST_NAME
+    text = manifest.read_bytes()
+    with pytest.raises(drift.DriftError, match="refusing to accept"):
+        drift.accept(failed, tmp_path, after, Path("python"))
+    assert manifest.read_bytes() == text
+
+
+def test_a_failed_step_is_reported_with_what_was_kept(monkeypatch, capsys):
+    def no_network(*args, **kwargs):
+        raise drift.DriftError(
+            "making the candidate lock failed: uv pip compile failed: no network"
+        )
+
+    monkeypatch.setattr(drift, "run", no_network)
+    assert drift.main([]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "no network" in err and "docs/generated/, docs/notebooks/ and locks/ are untouched" in err
+    )
