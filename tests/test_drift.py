@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,24 @@ def test_a_failed_step_is_reported_with_what_was_kept(monkeypatch, capsys):
     assert (
         "no network" in err and "docs/generated/, docs/notebooks/ and locks/ are untouched" in err
     )
+
+
+def test_an_interrupted_run_touches_nothing(monkeypatch, capsys, tmp_path: Path):
+    """Ctrl-C in the middle of the render: the committed outputs, notebooks and lock stay as
+    they were, and the message says so (kill -9 is the same: nothing is written to them before
+    --accept)."""
+    watched = [mf.GENERATED_DIR / mf.MANIFEST_NAME, drift.lock.LOCK_DIR / "linux-cpu.txt",
+               mf.REPO_ROOT / "docs" / "notebooks" / "lecture.ipynb"]  # fmt: skip
+    before = [path.read_bytes() for path in watched]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(drift, "WORK_DIR", tmp_path / "work")
+    monkeypatch.setattr(drift, "candidate_environment", lambda *args: Path(sys.executable))
+    monkeypatch.setattr(drift, "render_candidate", interrupted)
+    assert drift.main(["--locked", "--accept", "--report-dir", str(tmp_path / "report")]) == 130
+    assert "interrupted; docs/generated/, docs/notebooks/ and locks/ are untouched" in (
+        capsys.readouterr().err
+    )
+    assert [path.read_bytes() for path in watched] == before

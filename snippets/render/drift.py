@@ -296,7 +296,7 @@ def run_tests(work: Path, python: Path, env: dict[str, str]) -> dict[str, object
 
 
 def run(
-    mode: str, packages: list[str], work: Path = WORK_DIR, report_dir: Path = REPORT_DIR
+    mode: str, packages: list[str], work: Path | None = None, report_dir: Path = REPORT_DIR
 ) -> tuple[Drift, Path, Path, Path]:
     """The drift run (steps 1-4 above); returns the findings, the candidate locks, outputs and
     environment's Python.
@@ -304,6 +304,7 @@ def run(
     Raises:
         DriftError: a step failed before anything could be compared.
     """
+    work = work or WORK_DIR
     work.mkdir(parents=True, exist_ok=True)
     settings = committed_settings()
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
