@@ -1,10 +1,10 @@
 """The project's commands. ``nox -l`` lists them; ``nox -s NAME -- ARGS`` passes ARGS through.
 
 Every session but ``lint`` and ``lock`` runs in ONE environment, ``.nox/lecture``, installed
-from the committed lock (``locks/``, see ``snippets/render/lock.py``) and re-synced only when
-the lock changes: the same versions for the render, the tests, the hub check, the benchmark and
-the drift report's baseline, and one copy of torch on disk. The documentation sessions install
-the lock's documentation subset (no torch) until something needs the rest.
+from the committed lock (``locks/``, see ``snippets/render/lock.py``): the same versions for the render, the tests, the hub check, the benchmark and
+the drift report's baseline, and one copy of torch on disk. Each session syncs it first (uv:
+about 0.3 s when nothing changed; what is not in the lock is removed). The documentation
+sessions install the lock's documentation subset (no torch) until something needs the rest.
 
 ``LECTURE_TORCH=cuda`` installs ``locks/linux-cuda.txt`` (torch's CUDA build) instead of
 ``locks/linux-cpu.txt``: what a GPU runner sets.
@@ -12,8 +12,6 @@ the lock's documentation subset (no torch) until something needs the rest.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -32,8 +30,8 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
 PYTHON = "3.11"
-ENV_DIR = Path(__file__).parent / ".nox" / "lecture"
-STAMP = ENV_DIR / "installed-locks.json"
+ROOT = Path(__file__).parent
+ENV_DIR = ROOT / ".nox" / "lecture"
 MKDOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
 
 
@@ -56,49 +54,37 @@ def _interpreter(session: nox.Session) -> str:
     session.error(f"Python {PYTHON} is needed (python{PYTHON} on PATH): the lock is made for it")
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _installed() -> dict[str, str]:
-    return json.loads(STAMP.read_text()) if STAMP.exists() else {}
-
-
 def environment(session: nox.Session, subset: str | None = None) -> dict[str, str]:
-    """Make ``.nox/lecture`` match the lock (the whole one, or ``subset``: ``docs.txt``) and
-    return the variables that run a command in it. Nothing is installed when the stamp says the
-    same lock file (or the whole lock, for a subset) is installed already.
+    """Make ``.nox/lecture`` hold exactly the lock (uv pip sync: about 0.3 s when it does
+    already) and this project, editable; return the variables that run a command in it.
 
-    Stops the session when the lock was made from another ``pyproject.toml``.
+    With ``subset`` (``docs.txt``), an environment without torch gets only that subset; one that
+    has torch keeps the whole lock. Stops the session when the lock was made from another
+    ``pyproject.toml``.
     """
-    name = subset or _full_lock()
+    python = ENV_DIR / "bin" / "python"
+    has_torch = any((ENV_DIR / "lib").glob("python*/site-packages/torch/__init__.py"))
+    name = subset if subset and not has_torch else _full_lock()
     path = locking.LOCK_DIR / name
     try:
         locking.check_lock_matches(path)
     except locking.LockError as error:
         session.error(str(error))
-    python = ENV_DIR / "bin" / "python"
-    installed = _installed() if python.exists() else {}
-    full = _full_lock()
-    done = installed.get(name) == _digest(path) or (
-        subset is not None and installed.get(full) == _digest(locking.LOCK_DIR / full)
-    )
-    if not done:
-        if not python.exists():
-            session.run(_interpreter(session), "-m", "venv", str(ENV_DIR), external=True)
-        uv = ENV_DIR / "bin" / "uv"
+    if not python.exists():
+        session.run(_interpreter(session), "-m", "venv", str(ENV_DIR), external=True)
+    uv = ENV_DIR / "bin" / "uv"
+    with tempfile.TemporaryDirectory() as scratch:
         if not uv.exists():  # uv, at the lock's version and hash, installs the rest
-            with tempfile.TemporaryDirectory() as scratch:
-                entry = Path(scratch) / "uv.txt"
-                entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "uv"))
-                session.run(str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                            "--require-hashes", "-r", str(entry), external=True)  # fmt: skip
+            entry = Path(scratch) / "uv.txt"
+            entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "uv"))
+            session.run(str(python), "-m", "pip", "install", "--quiet", "--no-deps",
+                        "--require-hashes", "-r", str(entry), external=True)  # fmt: skip
+        # The lock (hashes checked) and this project; anything else is removed.
+        wanted = Path(scratch) / "requirements.txt"
+        wanted.write_text(f"-e {ROOT}\n-r {path}\n")
         sources = locking.torch_cpu_sources() if name == locking.CPU_LOCK else []
-        session.run(str(uv), "pip", "sync", "--python", str(python), "--require-hashes",
-                    *sources, str(path), external=True)  # fmt: skip
-        session.run(str(uv), "pip", "install", "--quiet", "--python", str(python), "--no-deps",
-                    "--no-build-isolation", "-e", ".", external=True)  # fmt: skip
-        STAMP.write_text(json.dumps({name: _digest(path)}) + "\n")
+        session.run(str(uv), "pip", "sync", "--python", str(python), "--no-build-isolation",
+                    *sources, str(wanted), external=True)  # fmt: skip
     return {
         "PATH": f"{ENV_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(ENV_DIR),

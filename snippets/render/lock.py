@@ -310,6 +310,7 @@ def compile_locks(
         upgrades += ["--upgrade-package", package]
     with tempfile.TemporaryDirectory(prefix="lock-") as scratch:
         work = Path(scratch)
+        shutil.copy(pyproject, work / "pyproject.toml")
         (work / "build.in").write_text("\n".join(build) + "\n")
         extras = [arg for extra in EXTRAS for arg in ("--extra", extra)]
         cpu = work / CPU_LOCK
@@ -318,15 +319,16 @@ def compile_locks(
         _uv(
             uv,
             [
-                str(pyproject),
-                str(work / "build.in"),
+                "pyproject.toml",
+                "build.in",
                 *extras,
                 *common,
                 *upgrades,
                 *torch_cpu_sources(),
                 "-o",
-                str(cpu),
+                CPU_LOCK,
             ],
+            work,
         )
         pins = read_lock(cpu)
         if "+cpu" not in pins.get("torch", ""):
@@ -343,37 +345,41 @@ def compile_locks(
         _uv(
             uv,
             [
-                str(pyproject),
-                str(work / "build.in"),
+                "pyproject.toml",
+                "build.in",
                 *extras,
                 *common,
                 "-c",
-                str(constraints),
+                "constraints.txt",
                 "-c",
-                str(torch_pin),
+                "torch.in",
                 "-o",
-                str(work / CUDA_LOCK),
+                CUDA_LOCK,
             ],
+            work,
         )
         _uv(
             uv,
             [
-                str(pyproject),
+                "pyproject.toml",
+                "build.in",  # the sessions install the project itself, editable
                 "--extra",
                 "docs",
                 *common,
                 "-c",
-                str(constraints),
+                "constraints.txt",
                 "-o",
-                str(work / DOCS_LOCK),
+                DOCS_LOCK,
             ],
+            work,
         )
         descriptions = {
             CPU_LOCK: "The lecture's environment, fully resolved: Linux x86_64, Python "
             f"{PYTHON_VERSION}, torch's CPU build.",
             CUDA_LOCK: "The same environment with torch's CUDA build (PyPI's default) and the "
             "NVIDIA libraries it needs: for GPU runners.",
-            DOCS_LOCK: "What building the site from committed outputs needs (no torch), at the "
+            DOCS_LOCK: "What building the site from committed outputs needs (no torch; the "
+            "project's build backend), at the "
             "versions of linux-cpu.txt.",
         }
         texts = {
@@ -387,8 +393,10 @@ def compile_locks(
     return [output / name for name in LOCK_FILES]
 
 
-def _uv(uv: str, args: list[str]) -> None:
-    result = subprocess.run([uv, "pip", "compile", *args], capture_output=True, text=True)
+def _uv(uv: str, args: list[str], cwd: Path) -> None:
+    """``uv pip compile`` in ``cwd``, where the inputs lie (their names appear in the lock's
+    ``# via`` lines: plain names, not temporary paths)."""
+    result = subprocess.run([uv, "pip", "compile", *args], capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         raise LockError(f"uv pip compile failed:\n{result.stderr.strip()}")
 
