@@ -1,10 +1,11 @@
 """The project's commands. ``nox -l`` lists them; ``nox -s NAME -- ARGS`` passes ARGS through.
 
 Every session but ``lint`` and ``lock`` runs in ONE environment, ``.nox/lecture``, installed
-from the committed lock (``locks/``, see ``snippets/render/lock.py``): the same versions for the render, the tests, the hub check, the benchmark and
-the drift report's baseline, and one copy of torch on disk. Each session syncs it first (uv:
-about 0.3 s when nothing changed; what is not in the lock is removed). The documentation
-sessions install the lock's documentation subset (no torch) until something needs the rest.
+from the committed lock (``locks/``, see ``snippets/render/lock.py``): the same versions for
+the render, the tests, the hub check, the benchmark and the drift report's baseline, and one
+copy of torch on disk. Each session syncs it first (uv: about 0.3 s when nothing changed; what
+is not in the lock is removed). The documentation sessions install the lock's documentation
+subset (no torch) until something needs the rest.
 
 ``LECTURE_TORCH=cuda`` installs ``locks/linux-cuda.txt`` (torch's CUDA build) instead of
 ``locks/linux-cpu.txt``: what a GPU runner sets.
@@ -122,6 +123,7 @@ def _build(session: nox.Session) -> dict[str, str]:
         env = environment(session)
         run(session, env, "python", "-m", "snippets.render", *session.posargs)
     run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
+    run(session, env, "python", "-m", "tests.link_check", "site")  # no dead link or anchor
     return env
 
 

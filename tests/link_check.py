@@ -121,8 +121,15 @@ def check_site(site: Path, allowed_missing: frozenset[str] = frozenset()) -> Rep
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    report = check_site(Path(args[0]))
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.link_check",
+        description="Check a built site for dead internal links and anchors, duplicate ids, "
+        "root-absolute URLs and empty contents entries; exit 1 if any.",
+    )
+    parser.add_argument("site", type=Path, help="the built site folder (site/)")
+    report = check_site(parser.parse_args(argv).site)
     for problem in report.problems():
         print(problem)
     print(

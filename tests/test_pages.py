@@ -166,3 +166,22 @@ def test_every_page_is_in_the_navigation():
 
     left_out = {p.name for p in DOCS.glob("*.md")} - set(nav_pages())
     assert not left_out, f"add {sorted(left_out)} to nav in mkdocs.yml"
+
+
+def test_a_wrong_include_names_the_page_the_rule_and_what_exists():
+    from snippets.render.includes import include_problems
+
+    page = (
+        '--8<-- "docs/generated/tokenization-summary.md"\n'  # fine
+        '--8<-- "docs/generated/tokenization-two_sentences.md"\n'
+        '--8<-- "docs/generated/tokenization-summmary.md"\n'
+        '--8<-- "snippets/tokenization.py:no-such-section"\n'
+        '--8<-- "snippets/nothing.py"\n'
+    )
+    problems = include_problems(page, "docs/x.md", REPO)
+    assert len(problems) == 4 and all(p.startswith('docs/x.md: --8<-- "') for p in problems)
+    assert "no example has the id 'tokenization-two_sentences'" in problems[0]
+    assert "underscores as hyphens" in problems[0] and "tokenization-merges" in problems[0]
+    assert "did you mean tokenization-summary" in problems[1]
+    assert "has no section 'no-such-section'" in problems[2] and "summary" in problems[2]
+    assert problems[3].endswith("there is no file snippets/nothing.py")

@@ -8,6 +8,7 @@ of ``snippets.render.pdf`` run everywhere.
 
 from __future__ import annotations
 
+import fnmatch
 import html
 import re
 import shutil
@@ -38,14 +39,16 @@ def nav_pages() -> list[tuple[str, str]]:
     """
     config = read_config(REPO_ROOT / "mkdocs.yml")
     plugins = {k: v for p in config["plugins"] if isinstance(p, dict) for k, v in p.items()}
-    left_out = set(plugins["print-site"]["exclude"])  # the maintainers' pages
+    left_out = plugins["print-site"]["exclude"]  # the maintainers' pages (globs, as print-site)
     pages = []
     for entry in config["nav"]:
         for title, page in entry.items():
             children = page if isinstance(page, list) else [{title: page}]
             for child in children:
                 pages.extend(
-                    (t, p) for t, p in child.items() if p.endswith(".md") and p not in left_out
+                    (t, p)
+                    for t, p in child.items()
+                    if p.endswith(".md") and not any(fnmatch.fnmatch(p, g) for g in left_out)
                 )
     return pages
 

@@ -563,3 +563,21 @@ def test_data_with_keys_json_would_merge_or_too_much_of_it_fails(tmp_path):
     too_much = outcomes[1].error
     assert too_much.startswith("fake-too-much-data (tests/fake_examples.py:1): ValueError: it ")
     assert "returned 201,003 characters of JSON; a page embeds at most 100,000" in too_much
+
+
+def test_a_draft_render_draws_a_figure_before_its_alt_text(monkeypatch, tmp_path, capsys):
+    """`--draft` draws into its own folder without alt text, to look at before describing it;
+    a real render of the same example still refuses it."""
+    import snippets.render.__main__ as cli
+
+    example = fake_example("example_figure", alt="")
+    monkeypatch.setattr(cli, "discover_examples", lambda: [example])
+    common = ["--profile", "offline", "--device", "cpu", "--quiet", "--jobs", "1"]
+    assert cli.main(["--draft", *common, "--output-dir", str(tmp_path / "draft")]) == 0
+    assert (tmp_path / "draft" / "fake-figure.png").read_bytes().startswith(b"\x89PNG")
+    assert f"draft of fake-figure: {tmp_path / 'draft' / 'fake-figure.png'}" in (
+        capsys.readouterr().err
+    )
+    assert cli.main([*common, "--output-dir", str(tmp_path / "real")]) == 1
+    assert "MissingAltTextError" in capsys.readouterr().err
+    assert not (tmp_path / "real" / "fake-figure.png").exists()

@@ -65,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the CPU under Python 3.11; 1 on a GPU and from Python 3.12)",
     )
     parser.add_argument("--force", action="store_true", help="re-render even fresh examples")
+    parser.add_argument(
+        "--draft",
+        action="store_true",
+        help="render into dist/draft/ (never docs/generated/), always, without requiring alt "
+        "text: to look at a new figure before describing it (use with --only ID)",
+    )
     parser.add_argument("--list", action="store_true", help="list the examples and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -79,9 +85,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output-dir",
         type=Path,
         default=mf.GENERATED_DIR,
-        help="where the assets and manifest live (default: docs/generated)",
+        help="where the assets and manifest live (default: docs/generated; dist/draft with "
+        "--draft)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.draft:
+        args.force = True
+        if args.output_dir == mf.GENERATED_DIR:
+            args.output_dir = DRAFT_DIR
+    return args
+
+
+DRAFT_DIR = mf.REPO_ROOT / "dist" / "draft"
 
 
 def jobs_argument(text: str) -> int | None:
@@ -186,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(["cached"] * len(examples), unselected_stale), file=sys.stderr)
         write_notebooks(args.output_dir)
         return 0
+    from snippets.render import execute
+
+    execute.ALT_TEXT_REQUIRED = not args.draft
     try:
         outcomes, store = render(
             examples, to_render, settings, args.output_dir, progress=not args.quiet, jobs=jobs
@@ -216,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"render: FAILED {outcome.error}", file=sys.stderr)
     if args.report:
         write_report(args.report, outcomes)
+    if args.draft:
+        for outcome in outcomes:
+            if outcome.status == "executed":
+                drawn = sorted(args.output_dir.glob(f"{outcome.example.id}.*"))
+                names = ", ".join(str(p) for p in drawn if p.suffix in (".png", ".html", ".txt"))
+                print(f"render: draft of {outcome.example.id}: {names}", file=sys.stderr)
     write_notebooks(args.output_dir)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 

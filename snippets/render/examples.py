@@ -166,6 +166,14 @@ def discover_examples(
     return examples
 
 
+def id_of(topic: str, function: str) -> str:
+    """An example's id: its module's name, a hyphen, and its function's name without
+    ``example_``, every underscore written as a hyphen (``snippets/tokenization.py``'s
+    ``example_two_sentences`` -> ``tokenization-two-sentences``). Its files are
+    ``docs/generated/<id>.*``, its alt text and warnings are declared under ``[<id>]``."""
+    return f"{topic}-{function.removeprefix('example_')}".replace("_", "-")
+
+
 def _discover(
     package_dir: Path, alt_texts: dict[str, str], expected_warnings: dict[str, tuple[str, ...]]
 ) -> list[Example]:
@@ -192,7 +200,7 @@ def _discover(
                     f"{where}: example {name} needs a docstring; its first paragraph is the "
                     "caption under the output on the page"
                 )
-            example_id = f"{topic}-{name.removeprefix('example_')}".replace("_", "-")
+            example_id = id_of(topic, name)
             examples.append(
                 Example(
                     id=example_id,

@@ -146,9 +146,13 @@ def _bibliography(docs_dir: Path) -> dict[str, dict]:
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     from snippets.render import bibliography
+    from snippets.render.includes import include_problems
     from snippets.render.notebooks import included_examples, notebook_of
 
     src = page.file.src_uri
+    problems = include_problems(markdown, f"docs/{src}", Path(config["docs_dir"]).parent)
+    if problems:
+        raise PluginError("\n".join(problems))
     if bibliography.CITATION.search(markdown) or bibliography.MARKER in markdown:
         entries = _bibliography(Path(config["docs_dir"]))
         try:
@@ -209,6 +213,7 @@ def on_post_build(config) -> None:
     (:mod:`snippets.render.print_page`)."""
     from mkdocs_print_site_plugin.urls import get_page_key
 
+    from snippets.render.pdf import link_the_pdf
     from snippets.render.print_page import tidy
 
     site_dir = Path(config["site_dir"])
@@ -230,3 +235,4 @@ def on_post_build(config) -> None:
         cleaned = tidy(_MERMAID_LOADER.sub("", text), pages)
         if cleaned != text:
             print_page.write_text(cleaned, encoding="utf-8")
+    link_the_pdf(site_dir)  # a link to the PDF only where it exists (nox -s pdf makes it)

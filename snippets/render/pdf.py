@@ -148,7 +148,39 @@ def print_to_pdf(
             numbered.unlink(missing_ok=True)
     if publish:
         shutil.copyfile(out, Path(site_dir) / PDF_NAME)
+        link_the_pdf(Path(site_dir))
     return out
+
+
+# The home page's link to the PDF: ``<a class="pdf-link" href="intro-to-llms.pdf" download>``.
+# Without the PDF (a site that ``nox -s docs`` built) it becomes text that says how to make it.
+_LINK = re.compile(r'<a (?=[^>]*class="pdf-link")[^>]*href="([^"]+)"[^>]*>(.*?)</a>', re.S)
+_UNLINKED = re.compile(
+    r'<span class="pdf-link" data-href="([^"]+)">(.*?)<small class="print-hide">[^<]*'
+    r"<code>nox -s pdf</code>[^<]*</small></span>",
+    re.S,
+)
+
+
+def link_the_pdf(site_dir: Path) -> int:
+    """Make the PDF links of the site's pages links again if the PDF is there, or text that says
+    how to make it if not (no dead link either way); returns how many pages changed."""
+    present = (site_dir / PDF_NAME).is_file()
+    changed = 0
+    for page in site_dir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if "pdf-link" not in text:
+            continue
+        if present:
+            new = _UNLINKED.sub(r'<a class="pdf-link" href="\1" download>\2</a>', text)
+        else:
+            new = _LINK.sub(r'<span class="pdf-link" data-href="\1">\2<small class="print-hide">'
+                            r" (not built yet: <code>nox -s pdf</code> makes it)</small></span>",
+                            text)  # fmt: skip
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
 
 
 def destination_pages(pdf_path: Path) -> dict[str, int]:

@@ -13,6 +13,7 @@ that sets a global); 4.x ships ES modules only, which browsers refuse to load fr
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import hashlib
 import json
@@ -89,6 +90,16 @@ def fetch(entries: list[tuple[str, str, str]] = VENDORED, target: Path = VENDOR_
     return record
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m snippets.render.vendor",
+        description="Fetch the browser files the site serves itself from npm (npm pack), copy "
+        "them into docs/assets/vendor/ and record their sha256 in VENDOR.json.",
+    ).parse_args(argv)
     for name, info in fetch().items():
         print(f"{name:20} {info['package']:20} {info['sha256'][:16]}", file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Checking a page's include lines before pymdownx.snippets expands them.
+
+A page includes code with ``--8<-- "snippets/<topic>.py:<section>"`` and an output with
+``--8<-- "docs/generated/<id>.md"``. A wrong one would otherwise end the build in a traceback of
+the Markdown extension that names neither the page nor the rule; here each problem is one line
+that names the page, what it asked for, what exists, and the rule (see
+:func:`snippets.render.examples.id_of` for example ids).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+INCLUDE = re.compile(r'^--8<-- "([^"]+)"\s*$', re.MULTILINE)
+SECTION = re.compile(r"--8<-- \[start:([\w-]+)\]")
+GENERATED = "docs/generated/"
+
+
+def include_problems(markdown: str, page: str, root: Path) -> list[str]:
+    """One line per include of ``markdown`` (the page ``page``) that cannot be expanded."""
+    problems = []
+    for target in INCLUDE.findall(markdown):
+        path, _, section = target.partition(":")
+        if path.startswith(GENERATED) and path.endswith(".md"):
+            problem = _output_problem(path.removeprefix(GENERATED).removesuffix(".md"), root)
+        elif not (root / path).is_file():
+            problem = f"there is no file {path}"
+        elif section:
+            sections = SECTION.findall((root / path).read_text(encoding="utf-8"))
+            problem = (
+                ""
+                if section in sections
+                else (
+                    f"{path} has no section {section!r} (marked `# --8<-- [start:{section}]` ... "
+                    f"`# --8<-- [end:{section}]`); its sections: {', '.join(sections) or 'none'}"
+                )
+            )
+        else:
+            problem = ""
+        if problem:
+            problems.append(f'{page}: --8<-- "{target}": {problem}')
+    return problems
+
+
+def _output_problem(example_id: str, root: Path) -> str:
+    from snippets.render.examples import discover_examples, id_of
+
+    examples = {e.id: e for e in discover_examples()}
+    if example_id in examples:
+        if (root / GENERATED / f"{example_id}.md").is_file():
+            return ""
+        return f"the example {example_id} has not been rendered yet: run `nox -s render`"
+    rule = (
+        "an example's id is its module, a hyphen, and its function's name without example_, "
+        f"underscores as hyphens (e.g. {id_of('tokenization', 'example_two_sentences')} for "
+        "example_two_sentences in snippets/tokenization.py)"
+    )
+    topic = example_id.split("-", 1)[0]
+    same_topic = sorted(i for i in examples if i.split("-", 1)[0] == topic)
+    close = difflib.get_close_matches(example_id, list(examples), n=3, cutoff=0.6)
+    known = (f"ids of snippets/{topic}.py: {', '.join(same_topic)}" if same_topic
+             else f"no module snippets/{topic}.py has examples")  # fmt: skip
+    guess = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"no example has the id {example_id!r} ({rule}); {known}{guess}"
