@@ -236,3 +236,14 @@ def example_data_with_int_keys():
 def example_too_much_data():
     """Returns more data than a page should embed."""
     return ["x" * 1000] * 200
+
+
+def example_waits_to_be_killed():
+    """Says which process runs it (an empty file named by its process id in the folder
+    ``$LECTURE_TEST_MARKS``), then waits: a long example when its render is killed."""
+    import os
+    import time
+    from pathlib import Path
+
+    (Path(os.environ["LECTURE_TEST_MARKS"]) / str(os.getpid())).write_text("")
+    time.sleep(60)
