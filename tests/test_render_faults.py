@@ -143,3 +143,60 @@ def test_a_process_forked_while_the_lock_is_held_does_not_hold_it(tmp_path: Path
             os.waitpid(pid, 0)
     assert holders == []
     assert render_lock.describe_holders(path).startswith(f"held by process {os.getpid()} (")
+
+
+def test_a_render_with_nothing_to_execute_removes_what_a_killed_render_left(tmp_path: Path, capsys):
+    """A leftover ``.manifest.json.*.tmp`` is reported by ``--check`` and removed by the next
+    render, also one with nothing to execute; not while another render holds the lock (then
+    it may be that render's own unfinished write)."""
+    import shutil
+
+    import snippets.render.__main__ as cli
+
+    out = tmp_path / "generated"
+    shutil.copytree(mf.GENERATED_DIR, out)
+    leftover = out / ".manifest.json.k2j3x9.tmp"
+    leftover.write_text('{"format": 3, "exam')
+    assert cli.main(["--check", "--output-dir", str(out)]) == 1
+    assert f"orphaned {leftover.name}: {mf.LEFTOVER_REASON}" in capsys.readouterr().out
+    arguments = ["--profile", "offline", "--device", "cpu", "--quiet", "--output-dir", str(out)]
+    with render_lock.render_lock(out):  # another render is running: its files stay
+        assert cli.main(arguments) == 0
+    assert leftover.exists()
+    assert cli.main(arguments) == 0
+    err = capsys.readouterr().err
+    assert not leftover.exists() and "render: 0 executed, 37 cached, 0 failed" in err
+    assert f"removed 1 unfinished write(s) of an interrupted render: {leftover.name}" in err
+    assert cli.main(["--check", "--output-dir", str(out)]) == 0
+
+
+def test_render_check_answers_for_the_notebooks_too(tmp_path: Path):
+    """Moving an output's include line to another page changes the lecture notebook: the one
+    ``render --check`` (what ``nox -s docs`` trusts) says it is stale, as the notebooks' own
+    check does, and a render with nothing to execute rewrites it."""
+    from snippets.render import notebooks
+    from snippets.render.hub import copy_working_tree
+
+    copy = tmp_path / "repo"
+    copy_working_tree(copy)
+    lecture = [page for page in notebooks.notebook_pages()["lecture"] if page.example_ids]
+    first, last = copy / "docs" / lecture[0].file, copy / "docs" / lecture[-1].file
+    include = f'--8<-- "docs/generated/{lecture[0].example_ids[0]}.md"\n'
+    first.write_text(first.read_text().replace(include, "", 1))
+    last.write_text(last.read_text() + "\n" + include)  # the same output, later in the notebook
+    env = {**os.environ, "LECTURE_CACHE": str(tmp_path / "cache")}
+
+    def run(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", *arguments], cwd=copy, env=env,
+                              capture_output=True, text=True)  # fmt: skip
+
+    check = run("snippets.render", "--check")
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "render --check: 1 problem(s)" in check.stdout
+    assert "stale    docs/notebooks/lecture.ipynb: differs from what the pages" in check.stdout
+    assert run("snippets.render.notebooks", "--check").returncode == 1
+    render_run = run("snippets.render", "--profile", "offline", "--device", "cpu", "--quiet")
+    assert render_run.returncode == 0, render_run.stderr
+    check = run("snippets.render", "--check")
+    assert check.returncode == 0 and "examples and the notebooks are fresh" in check.stdout
+    assert run("snippets.render.notebooks", "--check").returncode == 0
