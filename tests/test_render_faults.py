@@ -200,3 +200,116 @@ def test_render_check_answers_for_the_notebooks_too(tmp_path: Path):
     check = run("snippets.render", "--check")
     assert check.returncode == 0 and "examples and the notebooks are fresh" in check.stdout
     assert run("snippets.render.notebooks", "--check").returncode == 0
+
+
+def site_markdown(base: Path):
+    """A Markdown converter with the site's extensions as mkdocs.yml configures them (includes
+    resolved in ``base``), and abbreviations and emoji, which a later page may turn on."""
+    import markdown
+
+    from snippets.render.notebooks import read_config
+
+    names, configs = [], {}
+    for item in read_config()["markdown_extensions"]:
+        name, config = next(iter(item.items())) if isinstance(item, dict) else (item, None)
+        names.append(name)
+        configs[name] = dict(config or {})
+    configs["pymdownx.snippets"]["base_path"] = [str(base)]
+    assert configs["pymdownx.snippets"]["check_paths"] is True
+    names += ["abbr", "pymdownx.emoji"]
+    return markdown.Markdown(extensions=names, extension_configs=configs)
+
+
+def test_output_text_is_never_expanded_by_a_markdown_extension(tmp_path: Path):
+    """Printed lines that are include lines (a file, a block of file names, section markers, a
+    path outside the repository), maths, an attribute list, an abbreviation, emoji: the page
+    shows exactly what was printed, the ``.txt`` asset holds it unchanged, and returned data
+    reaches the page's JSON island unchanged."""
+    import json
+
+    from bs4 import BeautifulSoup
+
+    from tests.fake_examples import MARKDOWN_SYNTAX
+
+    generated = tmp_path / "docs" / "generated"
+    (tmp_path / "pyproject.toml").write_text("DECOY: this file must not be included\n")
+    examples = [fake_example("example_prints_markdown_syntax"),
+                fake_example("example_returns_markdown_syntax")]  # fmt: skip
+    outcomes, _ = render(examples, examples, SETTINGS, generated, False)
+    assert [o.status for o in outcomes] == ["executed", "executed"]
+    printed = "\n".join(MARKDOWN_SYNTAX) + "\n"
+    assert (generated / "fake-prints-markdown-syntax.txt").read_text() == printed
+    page = "".join(f'# Page\n\n--8<-- "docs/generated/{e.id}.md"\n\n' for e in examples)
+    page += "Some HTML.\n"  # where the abbreviation would apply
+    html = site_markdown(tmp_path).convert(page)
+    assert "DECOY" not in html and "injected" not in html.replace("{: .injected #injected }", "")
+    soup = BeautifulSoup(html, "html.parser")
+    shown = soup.select_one("#output-fake-prints-markdown-syntax pre").get_text()
+    assert shown == printed
+    assert not soup.select("abbr, .arithmatex, img.emoji, .emojione, [class='injected']")
+    island = soup.select_one("script#data-fake-returns-markdown-syntax")
+    assert json.loads(island.string) == {"lines": MARKDOWN_SYNTAX}
+
+
+def test_escaped_include_lines_are_found_with_the_extensions_own_patterns():
+    from snippets.render.outputs import escape_snippet_lines
+
+    assert escape_snippet_lines('--8<-- "a.md"\n  --8<--\nx ;--8<-- [end:s] y\nplain') == (
+        ';--8<-- "a.md"\n  ;--8<--\nx ;;--8<-- [end:s] y\nplain'
+    )
+    assert escape_snippet_lines("--8<-- 'a.md' trailing words") == "--8<-- 'a.md' trailing words"
+
+
+def test_an_attention_view_over_the_budget_fails_its_example_saying_what_to_shorten(
+    tmp_path: Path,
+):
+    from snippets.render.mkdocs_hooks import view_sizes
+    from snippets.render.views import MAX_VIEW_BYTES
+
+    generated = tmp_path / "generated"
+    examples = [fake_example("example_short_head_view"), fake_example("example_long_head_view")]
+    outcomes, _ = render(examples, examples, SETTINGS, generated, False)
+    assert [o.status for o in outcomes] == ["executed", "failed"]
+    error = outcomes[1].error
+    assert error.startswith("fake-long-head-view (tests/fake_examples.py:1): ViewTooLargeError: "
+                            "its attention view is 1.")  # fmt: skip
+    assert "MB (2 layer(s) x 2 head(s) x 200 x 200 tokens of attention weights); a page " in error
+    assert f"embeds at most {MAX_VIEW_BYTES / 1e6:.1f} MB: shorten the text" in error
+    fits = int(error.split("about ")[1].split(" tokens fit")[0])
+    assert 100 < fits < 200
+    assert "include_layers=[...] and include_heads=[...]" in error
+    assert not list(generated.glob("fake-long-head-view.*"))
+    size = (generated / "fake-short-head-view.html").stat().st_size
+    assert 400_000 < size < MAX_VIEW_BYTES
+    lines = view_sizes(mf.Manifest.read(generated))
+    assert f"- `fake-short-head-view.html`: {size / 1e6:.2f} MB, " in lines[-1]
+    assert lines[-1].endswith(f"{size / MAX_VIEW_BYTES:.0%} of the budget")
+
+
+def test_figure_labels_in_other_scripts_draw_and_a_missing_glyph_fails(tmp_path: Path):
+    """Chinese and an emoji draw (Droid Sans Fallback and DejaVu Sans, no "missing glyph"
+    warning anywhere); a glyph no figure font has fails its example with matplotlib's warning,
+    raised while the figure was saved and caught like the example's own."""
+    import warnings
+
+    from snippets.render.outputs import use_figure_fonts
+
+    if "Droid Sans Fallback" not in use_figure_fonts() and not os.environ.get(
+        "LECTURE_REQUIRE_BROWSER"
+    ):
+        pytest.skip("no Droid Sans Fallback here: apt-get install fonts-droid-fallback")
+    generated = tmp_path / "generated"
+    examples = [fake_example("example_figure_in_other_scripts"),
+                fake_example("example_figure_with_a_glyph_no_font_has")]  # fmt: skip
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        outcomes, _ = render(examples, examples, SETTINGS, generated, False)
+    assert [str(w.message) for w in escaped] == []  # nothing got past the capture
+    assert [o.status for o in outcomes] == ["executed", "failed"]
+    assert (generated / "fake-figure-in-other-scripts.png").read_bytes().startswith(b"\x89PNG")
+    assert not (generated / "fake-figure-in-other-scripts.txt").exists()  # no warning shown
+    error = outcomes[1].error
+    assert "UnexpectedWarningError: it emitted ['UserWarning: Glyph 129760 (\\\\N{MELTING " in error
+    fonts = error.split("missing from font(s) ")[1].split(".'")[0]  # in either order
+    assert sorted(fonts.split(", ")) == ["DejaVu Sans", "Droid Sans Fallback"]
+    assert not list(generated.glob("fake-figure-with-a-glyph-no-font-has.*"))
