@@ -151,3 +151,91 @@ def test_the_lecture_pages_pass_in_any_order(order: str):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout
+
+
+NO_REASON = """# A page
+
+<!-- skip: next -->
+
+```pycon
+>>> 1 + 1 == 3
+True
+```
+"""
+
+
+def test_a_skip_without_a_reason_fails_and_the_block_runs(tmp_path: Path):
+    """Sybil skips the block after a reasonless ``skip: next`` and reports it as passed: here
+    the directive fails where it stands, and the block runs (and its wrong value fails)."""
+    result = run_pages(tmp_path, NO_REASON)
+    assert result.returncode == 1, result.stdout
+    assert "page.md:3: <!-- skip: next --> gives no reason; write why" in result.stdout
+    assert "Expected:\n    True\nGot:\n    False" in result.stdout
+    assert "doctest examples of the pages (Sybil): 1 (1 failed)" in result.stdout
+    assert " passed" not in result.stdout.splitlines()[-1]
+
+
+EVERY_FORM = """# Skips
+
+<!-- skip: next "double quotes, as the pages write it" -->
+
+```pycon
+>>> raise RuntimeError("one")
+```
+
+<!-- skip: next 'single quotes' -->
+
+```pycon
+>>> raise RuntimeError("two")
+```
+
+<!--- skip next "three dashes and no colon" --->
+
+```pycon
+>>> raise RuntimeError("three")
+```
+
+<!-- skip: next if(True, reason="a condition that holds") -->
+
+```pycon
+>>> raise RuntimeError("four")
+```
+
+<!-- skip: start "a range of blocks" -->
+
+```pycon
+>>> raise RuntimeError("five")
+```
+
+```pycon
+>>> raise RuntimeError("six")
+```
+
+<!-- skip: end -->
+
+<!-- skip: next if(False, reason="a condition that does not hold: the block runs") -->
+
+```pycon
+>>> 1 + 1
+2
+```
+"""
+
+
+def test_every_form_of_skip_is_seen_counted_and_reported(tmp_path: Path):
+    from tests.sybil_pages import skip_directives
+
+    assert [(d.line, d.action, d.reason) for d in skip_directives(EVERY_FORM)] == [
+        (3, "next", "double quotes, as the pages write it"),
+        (9, "next", "single quotes"),
+        (15, "next", "three dashes and no colon"),
+        (21, "next", "a condition that holds"),
+        (27, "start", "a range of blocks"),
+        (37, "end", None),
+        (39, "next", "a condition that does not hold: the block runs"),
+    ]
+    result = run_pages(tmp_path, EVERY_FORM)
+    assert result.returncode == 0, result.stdout
+    assert "doctest examples of the pages (Sybil): 7 (1 passed, 6 skipped)" in result.stdout
+    for reason in ("single quotes", "three dashes and no colon", "a range of blocks"):
+        assert f"page.md: {reason}" in result.stdout
