@@ -164,17 +164,6 @@ True
 """
 
 
-def test_a_skip_without_a_reason_fails_and_the_block_runs(tmp_path: Path):
-    """Sybil skips the block after a reasonless ``skip: next`` and reports it as passed: here
-    the directive fails where it stands, and the block runs (and its wrong value fails)."""
-    result = run_pages(tmp_path, NO_REASON)
-    assert result.returncode == 1, result.stdout
-    assert "page.md:3: <!-- skip: next --> gives no reason; write why" in result.stdout
-    assert "Expected:\n    True\nGot:\n    False" in result.stdout
-    assert "doctest examples of the pages (Sybil): 1 (1 failed)" in result.stdout
-    assert " passed" not in result.stdout.splitlines()[-1]
-
-
 EVERY_FORM = """# Skips
 
 <!-- skip: next "double quotes, as the pages write it" -->
@@ -222,7 +211,10 @@ EVERY_FORM = """# Skips
 """
 
 
-def test_every_form_of_skip_is_seen_counted_and_reported(tmp_path: Path):
+def test_every_form_of_skip_counts_and_a_skip_without_a_reason_fails(tmp_path: Path):
+    """Every form Sybil reads is seen, counted as skipped and reported with its reason. After a
+    reasonless ``skip: next`` Sybil skips the block and reports it as passed: here the directive
+    fails where it stands, and the block runs (and its wrong value fails)."""
     from tests.sybil_pages import skip_directives
 
     assert [(d.line, d.action, d.reason) for d in skip_directives(EVERY_FORM)] == [
@@ -234,8 +226,14 @@ def test_every_form_of_skip_is_seen_counted_and_reported(tmp_path: Path):
         (37, "end", None),
         (39, "next", "a condition that does not hold: the block runs"),
     ]
-    result = run_pages(tmp_path, EVERY_FORM)
-    assert result.returncode == 0, result.stdout
-    assert "doctest examples of the pages (Sybil): 7 (1 passed, 6 skipped)" in result.stdout
+    (tmp_path / "forms.md").write_text(EVERY_FORM)
+    result = run_pages(tmp_path, NO_REASON)  # page.md, beside forms.md
+    assert result.returncode == 1, result.stdout
+    assert "page.md:3: <!-- skip: next --> gives no reason; write why" in result.stdout
+    assert "Expected:\n    True\nGot:\n    False" in result.stdout
+    assert "doctest examples of the pages (Sybil): 8 (1 failed, 1 passed, 6 skipped)" in (
+        result.stdout
+    )
     for reason in ("single quotes", "three dashes and no colon", "a range of blocks"):
-        assert f"page.md: {reason}" in result.stdout
+        assert f"forms.md: {reason}" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("2 failed, ")  # the skip and the block

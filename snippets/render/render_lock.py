@@ -7,8 +7,8 @@ for it forever. So every process forked while the lock is held closes its copy f
 (``os.register_at_fork``), and the descriptor is close-on-exec for programs the render starts.
 
 A render that must wait says which processes hold the lock (on Linux, from ``/proc``: the
-processes with the file open and an ``flock`` on it; elsewhere the process id the holder wrote
-into the file) and, every :data:`WAIT_REPORT_SECONDS`, how long it has waited.
+processes with the file open and an ``flock`` on it) and, every :data:`WAIT_REPORT_SECONDS`, how
+long it has waited. The file itself stays empty.
 """
 
 from __future__ import annotations
@@ -73,8 +73,6 @@ def render_lock(folder: Path, *, wait: bool = True) -> Iterator[bool]:
             held = True
         if held:
             _held.add(fd)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for waiters without /proc
         yield held
     finally:
         _held.discard(fd)
@@ -136,14 +134,11 @@ def _command_line(pid: int) -> str:
 
 
 def describe_holders(path: Path) -> str:
-    """``held by process 1234 (python -m snippets.render)[, ...]``, or what the lock file
-    says when the holders cannot be seen."""
+    """``held by process 1234 (python -m snippets.render)[, ...]; if no render is running, end
+    it: kill 1234`` (what :func:`lock_holders` finds)."""
     holders = lock_holders(path)
     if not holders:
-        with contextlib.suppress(OSError, ValueError):
-            holders = [int(path.read_text().split()[0])]
-        if not holders:
-            return "held by a process that cannot be seen from here"
+        return "held by a process that cannot be seen from here (another user's, or no /proc)"
     named = [f"{pid} ({_command_line(pid)})" if _command_line(pid) else str(pid)
              for pid in holders]  # fmt: skip
     plural = "es" if len(holders) > 1 else ""
