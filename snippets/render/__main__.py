@@ -242,8 +242,13 @@ def notebook_problems(output_dir: Path) -> list[mf.Problem]:
 
     reason = ("differs from what the pages and the examples give now (an output added, moved or "
               "removed, or their code changed); the render rewrites it")  # fmt: skip
+    try:
+        stale = notebooks.stale_notebooks()
+    except KeyError as error:  # a page includes the output of an example that does not exist
+        folder = str(notebooks.NOTEBOOK_DIR.relative_to(mf.REPO_ROOT))
+        return [mf.Problem("stale", folder, f"cannot be made: {error.args[0]}")]
     problems = [mf.Problem("stale", str(path.relative_to(mf.REPO_ROOT)), reason)
-                for path in notebooks.stale_notebooks()]  # fmt: skip
+                for path in stale]  # fmt: skip
     for leftover in sorted(notebooks.NOTEBOOK_DIR.glob(".*.tmp")):
         name = str(leftover.relative_to(mf.REPO_ROOT))
         problems.append(mf.Problem("orphaned", name, mf.LEFTOVER_REASON))
