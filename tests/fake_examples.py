@@ -236,3 +236,86 @@ def example_data_with_int_keys():
 def example_too_much_data():
     """Returns more data than a page should embed."""
     return ["x" * 1000] * 200
+
+
+def example_waits_to_be_killed():
+    """Says which process runs it (an empty file named by its process id in the folder
+    ``$LECTURE_TEST_MARKS``), then waits: a long example when its render is killed."""
+    import os
+    import time
+    from pathlib import Path
+
+    (Path(os.environ["LECTURE_TEST_MARKS"]) / str(os.getpid())).write_text("")
+    time.sleep(60)
+
+
+# Lines a model could print that Markdown extensions would act on if a page read them as
+# Markdown: includes (pymdownx.snippets: a file, a block of file names, section markers, a path
+# outside the repository), maths, attribute lists, abbreviations, emoji, a citation.
+MARKDOWN_SYNTAX = [
+    '--8<-- "pyproject.toml"',
+    '  ;--8<-- "pyproject.toml"',
+    "--8<--",
+    "pyproject.toml",
+    "--8<--",
+    "-8<- 'pyproject.toml'",
+    "--8<-- [start:section]",
+    "text --8<-- [end:section] more",
+    '--8<-- "../outside-the-repository.txt"',
+    "$x$ and $$y$$ and \\(z\\)",
+    "{: .injected #injected }",
+    "*[HTML]: Hyper Text Markup Language",
+    "HTML :smile: :+1: [@vaswani2017]",
+]
+
+
+def example_prints_markdown_syntax():
+    """Prints lines that look like Markdown extensions' syntax."""
+    print("\n".join(MARKDOWN_SYNTAX))
+
+
+def example_returns_markdown_syntax():
+    """Returns, for a widget, strings that look like Markdown extensions' syntax."""
+    return {"lines": MARKDOWN_SYNTAX}
+
+
+def _random_head_view(tokens: int, layers: int, heads: int):
+    """A bertviz head view of random attention weights over ``tokens`` made-up tokens."""
+    import torch
+    from bertviz import head_view
+
+    generator = torch.Generator().manual_seed(0)
+    attention = tuple(
+        torch.softmax(torch.randn(1, heads, tokens, tokens, generator=generator), dim=-1)
+        for _ in range(layers)
+    )  # each: (batch 1, heads, tokens, tokens)
+    return head_view(attention, [f"t{i}" for i in range(tokens)], html_action="return")
+
+
+def example_short_head_view():
+    """An attention view of 12 tokens, 2 layers and 2 heads."""
+    return _random_head_view(12, 2, 2)
+
+
+def example_long_head_view():
+    """An attention view of 200 tokens, 2 layers and 2 heads: too large for a page."""
+    return _random_head_view(200, 2, 2)
+
+
+def _titled_figure(title: str):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title(title)
+    return fig
+
+
+def example_figure_in_other_scripts():
+    """A figure titled in Chinese, with an emoji."""
+    return _titled_figure("注意力 (attention) 😀")
+
+
+def example_figure_with_a_glyph_no_font_has():
+    """A figure titled with an emoji that none of the figure fonts has (U+1FAE0)."""
+    return _titled_figure("melting \U0001fae0")

@@ -13,7 +13,7 @@ import importlib
 import pytest
 
 from snippets.render.manifest import GENERATED_DIR, Manifest
-from snippets.render.outputs import figure_png
+from snippets.render.outputs import figure_png, use_figure_fonts
 from tests.figure_layout import MIN_FONT_PX, layout_problems, png_size
 from tests.reproduce import reproducible_here
 
@@ -109,6 +109,7 @@ def test_lecture_figure_reads_cleanly(example, store):
         name: store.get(name) if name in ROLES else store.device for name in example.parameters
     }
     plt.close("all")
+    use_figure_fonts()  # the fonts a render draws with
     seed_everything(entry.settings.seed)
     fig = function(**kwargs)
     try:

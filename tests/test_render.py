@@ -421,8 +421,13 @@ def test_ctrl_c_stops_the_render_and_keeps_what_finished(jobs, monkeypatch, tmp_
         assert "fake-prints" in mf.Manifest.read(out).entries
         assert (out / "fake-prints.txt").read_text() == "hello from an example\n"
     import multiprocessing
+    import threading
 
+    # Every worker reaped, and no thread of the pool left that could still be reaping one.
     assert multiprocessing.active_children() == []
+    pool_threads = [t for t in threading.enumerate()
+                    if type(t).__module__.startswith("concurrent.futures")]  # fmt: skip
+    assert pool_threads == []
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -151,3 +151,89 @@ def test_the_lecture_pages_pass_in_any_order(order: str):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout
+
+
+NO_REASON = """# A page
+
+<!-- skip: next -->
+
+```pycon
+>>> 1 + 1 == 3
+True
+```
+"""
+
+
+EVERY_FORM = """# Skips
+
+<!-- skip: next "double quotes, as the pages write it" -->
+
+```pycon
+>>> raise RuntimeError("one")
+```
+
+<!-- skip: next 'single quotes' -->
+
+```pycon
+>>> raise RuntimeError("two")
+```
+
+<!--- skip next "three dashes and no colon" --->
+
+```pycon
+>>> raise RuntimeError("three")
+```
+
+<!-- skip: next if(True, reason="a condition that holds") -->
+
+```pycon
+>>> raise RuntimeError("four")
+```
+
+<!-- skip: start "a range of blocks" -->
+
+```pycon
+>>> raise RuntimeError("five")
+```
+
+```pycon
+>>> raise RuntimeError("six")
+```
+
+<!-- skip: end -->
+
+<!-- skip: next if(False, reason="a condition that does not hold: the block runs") -->
+
+```pycon
+>>> 1 + 1
+2
+```
+"""
+
+
+def test_every_form_of_skip_counts_and_a_skip_without_a_reason_fails(tmp_path: Path):
+    """Every form Sybil reads is seen, counted as skipped and reported with its reason. After a
+    reasonless ``skip: next`` Sybil skips the block and reports it as passed: here the directive
+    fails where it stands, and the block runs (and its wrong value fails)."""
+    from tests.sybil_pages import skip_directives
+
+    assert [(d.line, d.action, d.reason) for d in skip_directives(EVERY_FORM)] == [
+        (3, "next", "double quotes, as the pages write it"),
+        (9, "next", "single quotes"),
+        (15, "next", "three dashes and no colon"),
+        (21, "next", "a condition that holds"),
+        (27, "start", "a range of blocks"),
+        (37, "end", None),
+        (39, "next", "a condition that does not hold: the block runs"),
+    ]
+    (tmp_path / "forms.md").write_text(EVERY_FORM)
+    result = run_pages(tmp_path, NO_REASON)  # page.md, beside forms.md
+    assert result.returncode == 1, result.stdout
+    assert "page.md:3: <!-- skip: next --> gives no reason; write why" in result.stdout
+    assert "Expected:\n    True\nGot:\n    False" in result.stdout
+    assert "doctest examples of the pages (Sybil): 8 (1 failed, 1 passed, 6 skipped)" in (
+        result.stdout
+    )
+    for reason in ("single quotes", "three dashes and no colon", "a range of blocks"):
+        assert f"forms.md: {reason}" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("2 failed, ")  # the skip and the block

@@ -13,6 +13,7 @@ a render goes through them (each imports only the ones above it):
 * ``store``: the model store, each role loaded once per render;
 * ``outputs``: an example's files and the page fragment; ``views``: bertviz made offline;
 * ``execute``: one example, seeded, captured and checked; ``workers``: forked worker processes;
+* ``render_lock``: one render of a folder at a time, a lock no forked process keeps;
 * ``runner``: the render loop (lock, workers, files, manifest, timings);
 * ``__main__``: the command line (``python -m snippets.render``);
 * beside the render: ``notebooks`` (the notebooks, from the pages), ``hub`` (the hub profile on

@@ -149,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         except mf.ManifestError as error:
             print(f"render --check: {error}", file=sys.stderr)
             return 2
+        problems += notebook_problems(args.output_dir)
         if not problems:
-            print(f"render --check: all {len(examples)} examples are fresh")
+            notebooks = " and the notebooks" if is_site_output(args.output_dir) else ""
+            print(f"render --check: all {len(examples)} examples{notebooks} are fresh")
             return 0
         print(f"render --check: {len(problems)} problem(s); run `nox -s render` to fix:")
         for problem in problems:
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     # Rendering: only now are torch and transformers imported.
     from snippets.profiles import ModelUnavailableError
     from snippets.render.resolve import RenderError, resolve_device, resolve_profile
-    from snippets.render.runner import check_writable, render
+    from snippets.render.runner import check_writable, render, tidy_without_rendering
 
     try:
         profile, why = resolve_profile(args.profile or "auto")
@@ -198,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                   for p in problems)  # fmt: skip
     unselected_stale = sum(e not in selected for e in stale)
     if not to_render and not orphans:  # nothing to execute: torch is never imported
+        removed = tidy_without_rendering(args.output_dir)
+        if removed:
+            print(f"render: removed {len(removed)} unfinished write(s) of an interrupted render: "
+                  f"{', '.join(removed)}", file=sys.stderr)  # fmt: skip
         print(summary(["cached"] * len(examples), unselected_stale), file=sys.stderr)
         write_notebooks(args.output_dir)
         return 0
@@ -267,13 +273,45 @@ def environment_problem() -> str:
     return lock.drift_message(drift, path) if drift else ""
 
 
+def is_site_output(output_dir: Path) -> bool:
+    """Whether ``output_dir`` is the site's ``docs/generated/`` (whose pages the notebooks
+    follow), not a folder of its own (``--output-dir``)."""
+    return output_dir.resolve() == mf.GENERATED_DIR.resolve()
+
+
+def notebook_problems(output_dir: Path) -> list[mf.Problem]:
+    """What ``--check`` says of the notebooks: one problem per stale notebook, when the check is
+    of the site's outputs (the notebooks are made from the pages and the site's examples)."""
+    if not is_site_output(output_dir):
+        return []
+    from snippets.render import notebooks
+
+    reason = ("differs from what the pages and the examples give now (an output added, moved or "
+              "removed, or their code changed); the render rewrites it")  # fmt: skip
+    try:
+        stale = notebooks.stale_notebooks()
+    except KeyError as error:  # a page includes the output of an example that does not exist
+        folder = str(notebooks.NOTEBOOK_DIR.relative_to(mf.REPO_ROOT))
+        return [mf.Problem("stale", folder, f"cannot be made: {error.args[0]}")]
+    problems = [mf.Problem("stale", str(path.relative_to(mf.REPO_ROOT)), reason)
+                for path in stale]  # fmt: skip
+    for leftover in sorted(notebooks.NOTEBOOK_DIR.glob(".*.tmp")):
+        name = str(leftover.relative_to(mf.REPO_ROOT))
+        problems.append(mf.Problem("orphaned", name, mf.LEFTOVER_REASON))
+    return problems
+
+
 def write_notebooks(output_dir: Path) -> None:
     """The notebooks follow the pages and the examples: rewrite the stale ones too (when the
     render wrote the site's outputs)."""
-    if output_dir.resolve() == mf.GENERATED_DIR.resolve():
+    if is_site_output(output_dir):
         from snippets.render import notebooks
+        from snippets.render.render_lock import render_lock
+        from snippets.render.runner import remove_leftovers
 
-        notebooks.main([])
+        with render_lock(output_dir):  # one render at a time writes them, too
+            remove_leftovers(notebooks.NOTEBOOK_DIR)
+            notebooks.main([])
 
 
 if __name__ == "__main__":

@@ -24,8 +24,15 @@ from snippets.render import capture, process_state
 from snippets.render import manifest as mf
 from snippets.render.capture import check_warnings
 from snippets.render.examples import MIN_ALT_TEXT, Example
-from snippets.render.outputs import Captured, data_json, figure_png, scrub_paths
+from snippets.render.outputs import (
+    Captured,
+    data_json,
+    figure_png,
+    scrub_paths,
+    use_figure_fonts,
+)
 from snippets.render.store import ModelStore, forget_warnings_shown_once
+from snippets.render.views import MAX_VIEW_BYTES, make_self_contained
 from snippets.render.workers import interrupted
 
 # Longest text output a page shows (the longest today is about 1,000 characters).
@@ -92,13 +99,19 @@ def execute(
         kwargs[name] = store.get(name) if name in ROLES else store.device
         forget_warnings_shown_once(kwargs[name])
     plt.close("all")
+    use_figure_fonts()
     threads_before = set(threading.enumerate())
     settings_before = process_state.snapshot()
     seed_everything(seed)
     error: BaseException | None = None
+    png = None
     try:
         with capture.capture() as output:
             result = function(**kwargs)
+            if isinstance(result, matplotlib.figure.Figure):
+                # Drawn here, inside the capture: what matplotlib warns while it draws (a glyph
+                # no font has) is the example's warning, shown and checked like its own.
+                png = figure_png(result)
     except BaseException as raised:  # noqa: BLE001 - re-raised below, after the checks
         error = raised
     if warned is not None:
@@ -115,10 +128,10 @@ def execute(
     captured = Captured(text=output.text)
     if result is None:
         pass
-    elif isinstance(result, matplotlib.figure.Figure):
-        captured.png = figure_png(result)
+    elif png is not None:
+        captured.png = png
     elif hasattr(result, "data") and type(result).__name__ == "HTML":  # IPython HTML (bertviz)
-        captured.html = result.data
+        captured.html = make_self_contained(result.data, example.id, MAX_VIEW_BYTES)
     elif isinstance(result, dict | list):
         data_json(result, "it")  # raises if not JSON, or too long
         captured.data = result

@@ -313,6 +313,10 @@ class Manifest:
             (self.folder / name).unlink(missing_ok=True)
 
 
+# What --check says of a temporary file that a killed render left (atomic_write's).
+LEFTOVER_REASON = "unfinished write of an interrupted render (the next render deletes it)"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One reason the assets are not fresh."""
@@ -436,8 +440,7 @@ def _check(
     owned |= {MANIFEST_NAME, TIMINGS_NAME}
     for name in sorted(present):
         if name.startswith(".") and name.endswith(".tmp"):
-            reason = "unfinished write of an interrupted render (the next render deletes it)"
-            problems.append(Problem("orphaned", name, reason))
+            problems.append(Problem("orphaned", name, LEFTOVER_REASON))
         elif name not in owned and not name.startswith(".") and (generated / name).is_file():
             problems.append(Problem("orphaned", name, "file that no example produced"))
     return problems, to_render, to_refresh

@@ -100,7 +100,25 @@ def report_markdown(manifest: Manifest, timings: dict, pages: dict[str, list[str
             f"| `{example_id}` | {where} | `{html.escape(entry.source)}` | {models} | "
             f"{'' if seconds is None else f'{seconds:.2f}'} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + view_sizes(manifest)) + "\n"
+
+
+def view_sizes(manifest: Manifest) -> list[str]:
+    """The report's lines on the attention views: one per view, its size against the budget
+    (:data:`snippets.render.views.MAX_VIEW_BYTES`, which fails an example whose view is larger)."""
+    from snippets.render.views import MAX_VIEW_BYTES
+
+    views = sorted(name for entry in manifest.entries.values() for name in entry.outputs
+                   if name.endswith(".html"))  # fmt: skip
+    if not views:
+        return []
+    lines = ["", f"Attention views, each at most {MAX_VIEW_BYTES / 1e6:.1f} MB (a larger one "
+             "fails its example, saying what to shorten):", ""]  # fmt: skip
+    for name in views:
+        path = manifest.folder / name
+        size = path.stat().st_size if path.exists() else 0
+        lines.append(f"- `{name}`: {size / 1e6:.2f} MB, {size / MAX_VIEW_BYTES:.0%} of the budget")
+    return lines
 
 
 def warnings_markdown(

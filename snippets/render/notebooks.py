@@ -254,6 +254,25 @@ def _stamp() -> Path:
     return cache_dir() / "notebooks-fresh.txt"
 
 
+def stale_notebooks() -> list[Path]:
+    """The notebooks on disk that differ from what the pages and examples give now (what
+    ``python -m snippets.render --check`` reports); writes nothing. Nothing is built when the
+    digest of their inputs is the one the last run that found them fresh recorded.
+
+    Raises:
+        KeyError: a page includes the output of an example that does not exist.
+    """
+    stamp = _stamp()
+    if stamp.exists() and stamp.read_text(encoding="utf-8") == inputs_digest():
+        return []
+    stale = []
+    for name in TITLES:
+        path = NOTEBOOK_DIR / f"{name}.ipynb"
+        if not path.exists() or path.read_text(encoding="utf-8") != text_of(build(name)):
+            stale.append(path)
+    return stale
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the stale notebooks (``--check``: only say which are stale, exit 1).
 

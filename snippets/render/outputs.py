@@ -4,7 +4,11 @@
 the page fragment ``<id>.md``), each atomically.
 
 Model outputs are untrusted text: it goes into fenced code blocks (which the site escapes) or
-through :func:`html.escape`; nothing an example prints becomes raw HTML on a page. Data an example
+through :func:`html.escape`; nothing an example prints becomes raw HTML on a page. Nor does a
+Markdown extension expand it: inside a fenced block the inline extensions (arithmatex's ``$x$``,
+``{: .class }`` attribute lists, abbreviations, ``:emoji:``) never see it, and the one that reads
+every line first, pymdownx.snippets, finds each of its own lines escaped
+(:func:`escape_snippet_lines`). Data an example
 returns (a dict or list) is written as ``<id>.json`` and reaches the page as a JSON data island,
 ``<script type="application/json" id="data-<id>">``, with ``<``, ``>`` and ``&`` written as
 ``\\u003c``, ``\\u003e``, ``\\u0026`` so that no string in it can end the script element; a
@@ -14,6 +18,7 @@ does not).
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
@@ -37,8 +42,10 @@ FIGURE_DPI = (
 
 @dataclass
 class Captured:
-    """What one example produced: printed text, at most one figure, at most one HTML view,
-    at most one piece of data (what JSON can hold: dicts, lists, strings, numbers, booleans)."""
+    """What one example produced: printed text, at most one figure (PNG bytes), at most one
+    attention view (the self-contained document of :func:`snippets.render.views.
+    make_self_contained`), at most one piece of data (what JSON can hold: dicts, lists,
+    strings, numbers, booleans)."""
 
     text: str = ""
     png: bytes | None = None
@@ -54,6 +61,53 @@ def scrub_paths(text: str) -> str:
     text = text.replace(str(cache_dir()), "$LECTURE_CACHE")
     text = text.replace(str(REPO_ROOT), ".")
     return re.sub(r"/tmp/[A-Za-z0-9_.-]+", "$TMPDIR", text)
+
+
+# The fonts a figure's text is drawn with, in order: matplotlib takes each glyph from the first
+# of them that has it (its font fallback). DejaVu Sans, matplotlib's own, has Latin, Greek,
+# Cyrillic, many symbols and the emoticons (U+1F600-1F64F); Droid Sans Fallback (Debian's
+# fonts-droid-fallback, which CI installs for the PDF) has Chinese, Japanese and Korean. CI's
+# other font, Noto Color Emoji, cannot be one: its glyphs are bitmaps, and matplotlib draws
+# scalable fonts only (it refuses the file: "Non-scalable fonts are not supported"). A glyph that
+# none of them has makes matplotlib warn "Glyph ... missing from font(s)", which fails the
+# example like any warning it does not declare.
+FIGURE_FONTS = ("DejaVu Sans", "Droid Sans Fallback")
+
+
+def use_figure_fonts() -> list[str]:
+    """Draw the figures made from now on with those of :data:`FIGURE_FONTS` that are installed
+    (matplotlib's ``font.family``); returns them. A font installed after matplotlib made its
+    font cache is not in it: the system's font folders are then searched once for it."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    missing = tuple(name for name in FIGURE_FONTS if name not in {f.name for f in manager.ttflist})
+    if missing:
+        _add_system_fonts(missing)
+    installed = {font.name for font in manager.ttflist}
+    families = [name for name in FIGURE_FONTS if name in installed]
+    matplotlib.rcParams["font.family"] = families
+    return families
+
+
+@functools.cache
+def _add_system_fonts(families: tuple[str, ...]) -> None:
+    """Add to matplotlib's font list the system's font files of ``families`` that it does not
+    list (searched once a process)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    manager = font_manager.fontManager
+    known = {font.fname for font in manager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path in known:
+            continue
+        try:
+            if FT2Font(path).family_name in families:
+                manager.addfont(path)
+        except (NotImplementedError, RuntimeError, OSError):  # a bitmap or broken font
+            pass
 
 
 def figure_png(figure: Any) -> bytes:
@@ -110,6 +164,27 @@ def script_json(data: Any) -> str:
     """``data`` as JSON that is safe inside an HTML ``<script>`` element (``<``, ``>``, ``&``
     escaped as ``\\u003c``, ``\\u003e``, ``\\u0026``: JSON.parse reads them back)."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(SCRIPT_SAFE)
+
+
+def escape_snippet_lines(text: str) -> str:
+    """``text`` with every line that pymdownx.snippets would act on escaped, so that a page
+    shows it as it was printed.
+
+    Snippets reads every line of a page and of the files it includes, fenced code too, before
+    any other extension: a printed ``--8<-- "pyproject.toml"`` line would include that file, a
+    ``--8<--`` line would read the lines after it as file names, and a line holding
+    ``--8<-- [start:name]`` would vanish. Its escape is one more ``;`` before the marker, which
+    it removes again (``SnippetPreprocessor.parse_snippets`` in pymdownx/snippets.py); the lines
+    are found with its own patterns, so they follow the installed version's syntax.
+    """
+    from pymdownx.snippets import SnippetPreprocessor as Snippets
+
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        match = Snippets.RE_ALL_SNIPPETS.match(line) or Snippets.RE_SNIPPET_SECTION.match(line)
+        if match:
+            lines[number] = line[: match.start("escape")] + ";" + line[match.start("escape") :]
+    return "\n".join(lines)
 
 
 def longest_backtick_run(text: str) -> int:
@@ -175,7 +250,7 @@ def fragment(
         blocks.append(f'<img class="lecture-figure" src="generated/{example.id}.png" alt="{alt}">')
     if captured.text.strip():
         fence = "`" * max(3, longest_backtick_run(captured.text) + 1)
-        blocks.append(f"{fence}text\n{captured.text.rstrip()}\n{fence}")
+        blocks.append(f"{fence}text\n{escape_snippet_lines(captured.text.rstrip())}\n{fence}")
     note = ""
     if stand_ins:
         names = "; ".join(html.escape(s.caption(profile)) for s in stand_ins)
@@ -208,9 +283,7 @@ def write_assets(
     if captured.data is not None:
         files[f"{example.id}.json"] = data_json(captured.data, example.id)
     if captured.html is not None:
-        from snippets.render.views import make_self_contained
-
-        files[f"{example.id}.html"] = make_self_contained(captured.html, example.id)
+        files[f"{example.id}.html"] = captured.html
     files[f"{example.id}.md"] = fragment(example, captured, profile, label, provenance)
     digests = {}
     for name, data in files.items():

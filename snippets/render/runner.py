@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import fcntl
 import importlib
 import json
 import os
@@ -29,6 +28,7 @@ from snippets.render import manifest as mf
 from snippets.render.examples import Example
 from snippets.render.execute import Result, run_example
 from snippets.render.outputs import write_assets
+from snippets.render.render_lock import render_lock
 from snippets.render.resolve import RenderError, device_label
 from snippets.render.store import ModelStore
 from snippets.render.workers import ProcessDied, check_jobs, noticing_interrupts, run_forked
@@ -72,15 +72,8 @@ def render(
     """
     check_jobs(jobs, settings.device)
     check_writable(generated)
-    with open(generated / ".render.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"render: waiting for another render of {generated} to finish",
-                  file=sys.stderr)  # fmt: skip
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        with noticing_interrupts():
-            return _render_locked(examples, to_render, settings, generated, progress, jobs)
+    with render_lock(generated), noticing_interrupts():
+        return _render_locked(examples, to_render, settings, generated, progress, jobs)
 
 
 def check_writable(folder: Path) -> None:
@@ -94,12 +87,34 @@ def check_writable(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-check-{os.getpid()}.tmp"
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)  # a render that holds the lock may have cleaned it up
     except OSError as error:
         raise RenderError(
             f"cannot write the outputs to {folder} ({error.strerror or error}): give "
             "--output-dir a folder you can write"
         ) from None
+
+
+def remove_leftovers(generated: Path) -> list[str]:
+    """Delete the unfinished writes (``.<name>.<random>.tmp``, see
+    :func:`snippets.render.manifest.atomic_write`) that a killed render left in ``generated``;
+    returns their names. Call it holding the render lock: another render's files are not
+    leftovers while it runs."""
+    removed = []
+    for leftover in generated.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover.name)
+    return sorted(removed)
+
+
+def tidy_without_rendering(generated: Path) -> list[str]:
+    """What a render with nothing to execute does to ``generated``: remove what a killed render
+    left (:func:`remove_leftovers`) if no other render holds the lock (one that does removes
+    them itself). Returns the names removed."""
+    if not generated.is_dir():
+        return []
+    with render_lock(generated, wait=False) as held:
+        return remove_leftovers(generated) if held else []
 
 
 def _render_locked(
@@ -114,8 +129,7 @@ def _render_locked(
 
     manifest = mf.Manifest.read(generated)
     versions, installed = mf.locked_versions(), mf.library_versions()
-    for leftover in generated.glob(".*.tmp"):  # unfinished writes of a killed render
-        leftover.unlink()
+    remove_leftovers(generated)
     timings = mf.read_json(generated / mf.TIMINGS_NAME, {})
     timings.setdefault("examples", {})
     timings.setdefault("model_loads", {})

@@ -40,6 +40,11 @@ _VIEW_ID = re.compile(r"[A-Za-z0-9_-]+")
 # bertviz's menus: ``Layer: <select id="layer"></select>`` (options are added by its script) and,
 # for encoder-decoder models, ``Attention: <select id="filter">...</select>``.
 _MENU = re.compile(r'(\w+):\s*(<select id="\w+">.*?</select>)', re.DOTALL)
+# The largest attention view a page may embed, in bytes of its file: bertviz's code and the
+# vendored d3, jQuery and require.js (about 0.41 MB) plus the weights, which grow with layers x
+# heads x tokens x tokens (the lecture's views: 0.55 and 0.43 MB; a head view of a 200-token text
+# would be 21.6 MB, and a browser takes seconds to draw it). The widgets' budget is the same.
+MAX_VIEW_BYTES = 1_500_000
 # Attention weights are embedded to 4 decimals: finer than a reader can see in a line's opacity,
 # and coarse enough that the view's bytes do not depend on how many threads summed the floats.
 WEIGHT_DECIMALS = 4
@@ -97,15 +102,58 @@ def label_menus(body: str) -> str:
     return labelled
 
 
-def make_self_contained(view_html: str, view_id: str) -> str:
+class ViewTooLargeError(ValueError):
+    """An attention view larger than :data:`MAX_VIEW_BYTES`; the message says what to shorten."""
+
+
+def attention_shape(params: object) -> tuple[int, int, int, int] | None:
+    """``(layers, heads, tokens on the left, tokens on the right)`` of the first attention a
+    bertviz view's params hold (``{"attention": [{"attn": [layer][head][i][j], "left_text":
+    [...], "right_text": [...]}, ...]}``), or None when they hold none in that form."""
+    try:
+        first = params["attention"][0]  # type: ignore[index]
+        attn = first["attn"]
+        return len(attn), len(attn[0]), len(first["left_text"]), len(first["right_text"])
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def check_view_size(document: str, params_bytes: int, params: object, limit: int) -> None:
+    """Raise :class:`ViewTooLargeError` if ``document`` (a self-contained view whose attention
+    data takes ``params_bytes`` of it) is larger than ``limit`` bytes, saying how large, of
+    what shape, and how many tokens would fit at the same layers and heads."""
+    size = len(document.encode("utf-8"))
+    if size <= limit:
+        return
+    shape = attention_shape(params)
+    what = ""
+    hint = "shorten the text (the weights grow with the square of its length)"
+    if shape:
+        layers, heads, left, right = shape
+        what = (f" ({layers} layer(s) x {heads} head(s) x {left} x {right} tokens of attention "
+                "weights)")  # fmt: skip
+        per_weight = params_bytes / max(1, layers * heads * left * right)
+        room = max(0, limit - (size - params_bytes))
+        fits = int((room / max(per_weight * layers * heads, 1e-9)) ** 0.5)
+        hint += f": about {fits} tokens fit at these layers and heads"
+    raise ViewTooLargeError(
+        f"its attention view is {size / 1e6:.1f} MB{what}; a page embeds at most "
+        f"{limit / 1e6:.1f} MB: {hint}, or show fewer layers or heads (bertviz's "
+        "include_layers=[...] and include_heads=[...])"
+    )
+
+
+def make_self_contained(view_html: str, view_id: str, max_bytes: int | None = None) -> str:
     """A complete HTML document that draws ``view_html`` with no network.
 
     Args:
         view_html: what ``bertviz.head_view(..., html_action="return").data`` gives.
         view_id: stable id for the view's root element (the example id).
+        max_bytes: the largest document allowed (the renderer passes :data:`MAX_VIEW_BYTES`).
 
     Raises:
         ValueError: the HTML does not look like a bertviz view (its layout changed).
+        ViewTooLargeError: the document is larger than ``max_bytes``.
     """
     if not _VIEW_ID.fullmatch(view_id):
         raise ValueError(f"view id {view_id!r}: use letters, digits, '-' and '_' only")
@@ -135,8 +183,9 @@ def make_self_contained(view_html: str, view_id: str) -> str:
     body = _REQUIRE_CONFIG.sub("", body)
     body = _VIS_ID.sub(f"bertviz-{view_id}", body)
     body = label_menus(body)
-    body = body.replace(_PARAMS_SLOT, json.dumps(params).translate(SCRIPT_SAFE), 1)
-    return "\n".join(
+    params_json = json.dumps(params).translate(SCRIPT_SAFE)
+    body = body.replace(_PARAMS_SLOT, params_json, 1)
+    document = "\n".join(
         [
             "<!doctype html>",
             '<html lang="en"><head><meta charset="utf-8">',
@@ -154,3 +203,6 @@ def make_self_contained(view_html: str, view_id: str) -> str:
             "",
         ]
     )
+    if max_bytes is not None:
+        check_view_size(document, len(params_json.encode("utf-8")), params, max_bytes)
+    return document

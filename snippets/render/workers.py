@@ -6,11 +6,17 @@ inherited by the fork. Results come back pickled. A worker that dies (a crash in
 ``os._exit``, the out-of-memory killer) breaks the pool; the tasks it left unfinished are then
 run again one at a time, each in a process of its own, so the one that kills its process is
 named and the others still run. Ctrl-C stops the workers at once.
+
+A worker dies with the render's process: on Linux each one asks the kernel, first thing, for
+``SIGKILL`` when its parent ends (``prctl(PR_SET_PDEATHSIG)``), so a render killed with
+``kill -9`` (or by the out-of-memory killer, a cancelled CI job) leaves no worker behind holding
+memory; none holds the render's lock either (:mod:`snippets.render.render_lock`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -96,12 +102,34 @@ class ProcessDied:
 _TASK: Callable[[int], Any] | None = None
 
 
+# prctl(2)'s option that sets the signal a process gets when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker process: be killed (``SIGKILL``) as soon as the process that forked it ends
+    (Linux ``prctl(PR_SET_PDEATHSIG)``); if ``parent`` (its process id) has ended already,
+    exit now. Elsewhere only the second check is made.
+
+    Raises:
+        OSError: the kernel refused the request.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"prctl(PR_SET_PDEATHSIG): {os.strerror(error)}")
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _call_inherited(index: int) -> Any:
     assert _TASK is not None, "a worker started outside run_forked"
     return _TASK(index)
 
 
-def _send_result(index: int, connection: Any) -> None:
+def _send_result(index: int, connection: Any, parent: int) -> None:
+    die_with_parent(parent)
     try:
         result = _call_inherited(index)
     except BaseException as error:  # noqa: BLE001 - handed to the parent, which re-raises
@@ -113,7 +141,7 @@ def _send_result(index: int, connection: Any) -> None:
 def _run_alone(index: int, context: Any) -> Any:
     """Run task ``index`` in a process of its own; its result, or :class:`ProcessDied`."""
     reader, writer = context.Pipe(duplex=False)
-    process = context.Process(target=_send_result, args=(index, writer), daemon=True)
+    process = context.Process(target=_send_result, args=(index, writer, os.getpid()), daemon=True)
     process.start()
     writer.close()
     try:
@@ -130,12 +158,18 @@ def _run_alone(index: int, context: Any) -> Any:
     return result
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    pool.shutdown(wait=False, cancel_futures=True)
-    for child in multiprocessing.active_children():
-        child.terminate()
-    for child in multiprocessing.active_children():
-        child.join()
+def _stop_workers(pool: ProcessPoolExecutor, others: set[Any]) -> None:
+    """Kill the pool's workers (the children of this process but ``others``) at once, whatever
+    they run, then wait for the pool's manager thread, which sees them gone, and reap each one.
+    When this returns no worker process is left, nor a thread of the pool that could still be
+    reaping one (``shutdown(wait=False)`` left that thread running, and
+    ``multiprocessing.active_children()`` could list a worker it was reaping at that moment)."""
+    workers = [p for p in multiprocessing.active_children() if p not in others]
+    for worker in workers:
+        worker.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for worker in workers:
+        worker.join()
 
 
 def run_forked(task: Callable[[int], Any], count: int, jobs: int) -> Iterator[tuple[int, Any]]:
@@ -155,7 +189,10 @@ def run_forked(task: Callable[[int], Any], count: int, jobs: int) -> Iterator[tu
     _TASK = task
     unfinished: list[int] = []
     try:
-        pool = ProcessPoolExecutor(min(jobs, count), mp_context=context)
+        before = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(
+            min(jobs, count), context, initializer=die_with_parent, initargs=(os.getpid(),)
+        )
         try:
             futures = {pool.submit(_call_inherited, index): index for index in range(count)}
             for future in as_completed(futures):
@@ -166,7 +203,7 @@ def run_forked(task: Callable[[int], Any], count: int, jobs: int) -> Iterator[tu
                     continue
                 yield futures[future], result
         except BaseException:  # Ctrl-C, or a task's error: queued tasks must not run on
-            _stop_workers(pool)
+            _stop_workers(pool, before)
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
