@@ -28,12 +28,12 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from snippets.codehash import PACKAGE
 from snippets.render.manifest import REPO_ROOT
-from snippets.render.notebooks import nav_pages, read_config
-
-__all__ = ["CodeBlock", "OutputInclude", "Problem", "check_page", "nav_pages", "page_items"]
 
 CONFIG = REPO_ROOT / "mkdocs.yml"
 # A fenced python block (maybe indented, inside an admonition) or an example's output.
@@ -43,6 +43,35 @@ _ITEM = re.compile(
     re.MULTILINE | re.DOTALL,
 )
 _INCLUDE = re.compile(r'^--8<-- "([^"]+)"$')
+
+
+class _TagTolerantLoader(yaml.SafeLoader):
+    pass
+
+
+# mkdocs.yml may use !!python and !relative tags; read it without constructing them.
+_TagTolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def read_config(config_path: Path = CONFIG) -> dict[str, Any]:
+    """``mkdocs.yml``, its tags (``!relative``) read as None."""
+    return yaml.load(config_path.read_text(encoding="utf-8"), Loader=_TagTolerantLoader) or {}
+
+
+def nav_pages(config_path: Path = CONFIG) -> list[str]:
+    """The Markdown pages of the navigation, in reading order (``index.md``, ...)."""
+    pages: list[str] = []
+
+    def walk(items: Any) -> None:
+        for item in items or []:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            if isinstance(value, list):
+                walk(value)
+            elif isinstance(value, str) and value.endswith(".md"):
+                pages.append(value)
+
+    walk(read_config(config_path).get("nav"))
+    return pages
 
 
 @dataclass(frozen=True)
