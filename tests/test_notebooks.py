@@ -22,6 +22,10 @@ from snippets.render import hub, lock, notebooks
 from snippets.render.examples import discover_examples
 
 REPO = Path(__file__).resolve().parent.parent
+# The kernels compute with one thread, as the renderer runs examples (INFERENCE_THREADS): on a
+# machine shared with other jobs, two threads of a 124M-parameter GPT-2 wait on each other
+# (the homework notebook here: 31 s on one thread, 56 s on two, with the other core busy).
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 
 def test_notebooks_are_up_to_date():
@@ -200,6 +204,8 @@ def test_notebook_runs_in_a_clone_offline(name: str, expected: list[str], monkey
     """In a clone, LECTURE_PROFILE=offline: the offline profile's models, no network (pip
     finds the install cell's libraries installed)."""
     monkeypatch.setenv("LECTURE_PROFILE", "offline")
+    for variable, value in ONE_THREAD.items():
+        monkeypatch.setenv(variable, value)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     notebook = nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
@@ -263,7 +269,7 @@ def fresh_kernel(tmp_path_factory) -> str:
             "HF_HOME": str(hub.simulated_cache()), "HF_HUB_OFFLINE": "1",
             "HF_HUB_DISABLE_TELEMETRY": "1", "PIP_NO_INDEX": "1",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1", "LECTURE_PROFILE": "hub",
-            "PYTHONPATH": "", "VIRTUAL_ENV": str(venv),
+            "PYTHONPATH": "", "VIRTUAL_ENV": str(venv), **ONE_THREAD,
         },
     }))  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
