@@ -24,6 +24,7 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
 from snippets.render import lock as locking  # noqa: E402 - standard library only
+from snippets.render import replformat  # noqa: E402 - standard library only
 
 nox.needs_version = ">=2024.10.9"
 nox.options.sessions = ["lint", "tests"]
@@ -158,25 +159,37 @@ def tests(session: nox.Session) -> None:
     """Lint, unit tests, Sybil over the pages, render --check, and mkdocs build --strict."""
     env = environment(session)
     run(session, env, "ruff", "check", ".")
-    run(session, env, "ruff", "format", "--check", ".")
+    run(session, env, "ruff", "format", "--check", *_lecture_modules_excluded(), ".")
+    run(session, env, "python", "-m", "snippets.render.replformat", "--check")
     run(session, env, "python", "-m", "snippets.render", "--check")
     run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
     run(session, env, "pytest", *session.posargs)
 
 
+def _lecture_modules_excluded() -> list[str]:
+    """ruff format's arguments that leave the lecture modules to ``snippets.render.replformat``
+    (ruff's format, without the empty lines inside functions that end them in the REPL)."""
+    root = Path(__file__).parent
+    modules = [str(path.relative_to(root)) for path in replformat.lecture_modules()]
+    return ["--extend-exclude", ",".join(modules)]
+
+
 @nox.session(python=PYTHON, reuse_venv=True)
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check (pass -- --fix to fix what can be fixed)."""
+    """ruff check and ruff's format (the lecture modules: snippets.render.replformat); pass
+    -- --fix to fix what can be fixed."""
     with tempfile.TemporaryDirectory() as scratch:
         entry = Path(scratch) / "ruff.txt"
         entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "ruff"))
         session.install("--require-hashes", "--no-deps", "-r", str(entry))
     if "--fix" in session.posargs:
         session.run("ruff", "check", "--fix", ".")
-        session.run("ruff", "format", ".")
+        session.run("ruff", "format", *_lecture_modules_excluded(), ".")
+        session.run("python", "-m", "snippets.render.replformat")
     else:
         session.run("ruff", "check", ".")
-        session.run("ruff", "format", "--check", ".")
+        session.run("ruff", "format", "--check", *_lecture_modules_excluded(), ".")
+        session.run("python", "-m", "snippets.render.replformat", "--check")
 
 
 @nox.session(python=False)

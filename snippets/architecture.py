@@ -19,24 +19,22 @@ def load_gpt2_config(checkpoint: str, revision: str | None = None):
     """GPT-2's configuration (``config.json``): layers, heads, width, positions,
     vocabulary."""
     from transformers import AutoConfig
-
     return AutoConfig.from_pretrained(checkpoint, revision=revision)
 
 
 # --8<-- [end:load]
 
 
+# --8<-- [start:printout]
 def build_without_weights(config):
     """A ``GPT2LMHeadModel`` on the meta device: the real module tree, no memory for
     weights."""
     import torch
     from transformers import GPT2LMHeadModel
-
     with torch.device("meta"):
         return GPT2LMHeadModel(config)
 
 
-# --8<-- [start:printout]
 def example_printout(gpt2_config):
     """GPT-2 printed as PyTorch modules: 12 identical blocks between the embeddings and
     the language-model head."""
@@ -52,10 +50,8 @@ def example_parameters(gpt2_config):
     """Where GPT-2's 124 million parameters are (lm_head shares wte's weights)."""
     model = build_without_weights(gpt2_config)
     transformer = model.transformer
-
     def count(module) -> int:
         return sum(p.numel() for p in module.parameters())
-
     rows = [
         ("wte (token embeddings)", count(transformer.wte)),
         ("wpe (position embeddings)", count(transformer.wpe)),

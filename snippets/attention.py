@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from snippets.sequences import check_length
 
+# --8<-- [start:setup]
 SENTENCE = "The animal didn't cross the street because it was too tired"
 DECODER_SENTENCE = "No, I am your father"
+# --8<-- [end:setup]
 
 
 # --8<-- [start:load]
@@ -31,7 +33,6 @@ def load_encoder(checkpoint: str, revision: str | None = None, device: str = "cp
     default ``sdpa`` kernel of transformers 5 never builds them, so
     ``output_attentions=True`` would return nothing."""
     from transformers import AutoModel, AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
     model = AutoModel.from_pretrained(
         checkpoint, revision=revision, attn_implementation="eager"
@@ -43,6 +44,7 @@ def load_encoder(checkpoint: str, revision: str | None = None, device: str = "cp
 
 
 # --8<-- [start:attentions]
+# --8<-- [start:attentions-for]
 def attentions_for(model, tokenizer, text: str):
     """Token strings and attention matrices of ``text``.
 
@@ -59,7 +61,6 @@ def attentions_for(model, tokenizer, text: str):
             ``eager``).
     """
     import torch
-
     if not isinstance(text, str):
         raise TypeError(f"attentions_for takes one text, not {type(text).__name__}")
     inputs = tokenizer(text, return_tensors="pt").to(model.device)
@@ -75,6 +76,7 @@ def attentions_for(model, tokenizer, text: str):
     return tokens, tuple(a.float().cpu() for a in outputs.attentions)
 
 
+# --8<-- [end:attentions-for]
 def example_shapes(encoder):
     """One attention tensor per layer, (batch, heads, tokens, tokens), and every row a
     probability distribution."""
@@ -96,7 +98,6 @@ def example_grid(encoder):
     token (diagonal stripes), some at [CLS] or [SEP] (vertical bars), a few spread out.
     """
     import matplotlib.pyplot as plt
-
     model, tokenizer = encoder
     _, attentions = attentions_for(model, tokenizer, SENTENCE)
     n_layers, n_heads = len(attentions), attentions[0].shape[1]
@@ -136,7 +137,6 @@ def example_it_head(encoder):
     """The head where "it" attends most to "animal", found from the data: the row of
     "it" puts a large weight on "animal", the word it refers to."""
     import matplotlib.pyplot as plt
-
     model, tokenizer = encoder
     tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
     layer, head, weight = strongest_head(
@@ -168,7 +168,6 @@ def example_head_view(encoder):
     """bertviz's head view of the encoder (interactive: pick a layer, hover over a
     token, click a head's colour to show or hide it)."""
     from bertviz import head_view
-
     model, tokenizer = encoder
     tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
     return head_view(attentions, tokens, html_action="return")
@@ -183,7 +182,6 @@ def example_model_view(generator):
     layer and head; click one to enlarge it. Lines only go to earlier tokens: GPT-2
     cannot look ahead."""
     from bertviz import model_view
-
     tokens, attentions = attentions_for(
         generator.model, generator.tokenizer, DECODER_SENTENCE
     )
@@ -198,7 +196,6 @@ def example_causal_mask(generator):
     """A decoder's attention is lower-triangular: token i never attends to a later token
     j > i."""
     import torch
-
     tokens, attentions = attentions_for(
         generator.model, generator.tokenizer, DECODER_SENTENCE
     )

@@ -10,8 +10,11 @@ Reference: HuggingFace course, chapter 2.2 ("Behind the pipeline").
 
 from __future__ import annotations
 
-# --8<-- [start:step1]
+from snippets.corpus import sentiment_examples
+from snippets.sentiment import accuracy
+
 # Step 1: the prompt
+# --8<-- [start:step1]
 INPUT_TEXT = "The panoramic view of the ocean was breathtaking."
 # --8<-- [end:step1]
 
@@ -24,7 +27,6 @@ def load_classifier(checkpoint: str, revision: str | None = None, device: str = 
     ``"distilbert/distilbert-base-uncased-finetuned-sst-2-english"``) or a local folder.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
     model = AutoModelForSequenceClassification.from_pretrained(
         checkpoint, revision=revision
@@ -68,7 +70,6 @@ def classify(model, tokenizer, text: str) -> dict:
         plus the raw numbers.
     """
     import torch
-
     inputs = tokenizer(text, truncation=True, return_tensors="pt")  # at most 512 tokens
     input_ids = inputs["input_ids"].to(model.device)  # (1, T)
     with torch.no_grad():
@@ -110,7 +111,6 @@ def example_probability_chart(classifier):
     """P(POSITIVE) and P(NEGATIVE) for five sentences: clear opinions get probabilities
     near 0 or 1, a neutral sentence falls in between."""
     import matplotlib.pyplot as plt
-
     model, tokenizer = classifier
     results = [classify(model, tokenizer, s) for s in SENTENCES]
     label2id = model.config.label2id
@@ -142,9 +142,6 @@ def example_probability_chart(classifier):
 def example_heldout_accuracy(classifier):
     """Accuracy on held-out sentences, built from words that the offline stand-in never
     saw in training."""
-    from snippets.corpus import sentiment_examples
-    from snippets.sentiment import accuracy
-
     model, tokenizer = classifier
     heldout = sentiment_examples("heldout")
     print(f"held-out sentences: {len(heldout)}, e.g. {heldout[0][0]!r}")

@@ -8,8 +8,11 @@ deterministic: the same seed gives the same sentences."""
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import random
 
+# --8<-- [end:setup]
+# --8<-- [start:story]
 OWNERS = [
     "My",
     "Your",
@@ -96,6 +99,10 @@ def story_corpus(n_sentences: int = 4000, seed: int = 0) -> list[str]:
     return sentences
 
 
+# --8<-- [end:story]
+
+
+# --8<-- [start:sentiment]
 # Sentiment: words that carry the label, and things to say them about. The held-out
 # set uses other adjectives and other things, so its accuracy measures more than
 # memorisation.
@@ -175,3 +182,6 @@ def sentiment_examples(split: str = "train") -> list[tuple[str, int]]:
                 examples.append((frame.format(thing=thing, word=word), label))
     random.Random(0).shuffle(examples)
     return examples
+
+
+# --8<-- [end:sentiment]

@@ -11,6 +11,7 @@ Reference: Vaswani et al. 2017, section 3.4-3.5; Radford et al. 2019.
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 # Words in groups of related meaning; the figure shows that each group stays together.
 GROUPS = {
     "animals": ["cat", "dog", "kitten", "puppy"],
@@ -20,6 +21,7 @@ GROUPS = {
     "feelings": ["happy", "sad"],
 }
 WORDS = [word for group in GROUPS.values() for word in group]
+# --8<-- [end:setup]
 
 
 # --8<-- [start:lookup]
@@ -27,7 +29,6 @@ def example_lookup(gpt2_config, gpt2_tokenizer):
     """Shapes along GPT-2's input: ids (1, T) -> token vectors (1, T, 768) + position
     vectors."""
     import torch
-
     width = gpt2_config.n_embd
     token_embedding = torch.nn.Embedding(gpt2_config.vocab_size, width)  # wte
     position_embedding = torch.nn.Embedding(gpt2_config.n_positions, width)  # wpe
@@ -72,7 +73,6 @@ def example_similarity(encoder):
     animals, water, royalty, vehicles and feelings form their own groups."""
     import matplotlib.pyplot as plt
     import torch
-
     vectors = word_vectors(encoder, WORDS)  # (W, d)
     unit = torch.nn.functional.normalize(vectors, dim=-1)
     similarity = unit @ unit.T  # (W, W) cosine similarities

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from snippets.sequences import next_token_logits
 
+# --8<-- [start:setup]
 PROMPT = "My dog really wanted to eat icecream because"
+# --8<-- [end:setup]
 
 
 # --8<-- [start:load]
@@ -26,7 +28,6 @@ def load_generator(checkpoint: str, revision: str | None = None, device: str = "
     the end-of-text token pads, on the left, since a decoder continues from the right
     end."""
     from transformers import AutoTokenizer, pipeline
-
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
     tokenizer.pad_token = tokenizer.eos_token  # <|endoftext|>, id 50256
     tokenizer.padding_side = "left"
@@ -69,7 +70,6 @@ def example_seed_one_liner(generator):
     pipeline's own defaults decide, and ``max_length=20`` counts the prompt's tokens
     too."""
     from transformers import GenerationConfig
-
     outputs = generator(PROMPT, max_length=20, num_return_sequences=5)
     prompt_length = len(generator.tokenizer(PROMPT).input_ids)
     print(f"prompt: {prompt_length} tokens")
@@ -186,9 +186,8 @@ def example_temperature(generator):
     piles the probability on the top token, high temperature spreads it over many."""
     import matplotlib.pyplot as plt
     import torch
-
     tokenizer = generator.tokenizer
-    # next_token_logits: defined on the page "Modeling sequential data"
+    # next_token_logits: from the page "Modeling sequential data" (shown above)
     logits = next_token_logits(generator.model, tokenizer, PROMPT)  # (vocab_size,)
     top_ids = torch.topk(logits, k=10).indices
     labels = [repr(tokenizer.decode(i)) for i in top_ids]
@@ -213,7 +212,6 @@ def example_next_token_logits(generator):
     the temperature dial: it turns them into probabilities, softmax(logits / T), as
     you move it."""
     import torch
-
     logits = next_token_logits(generator.model, generator.tokenizer, PROMPT)
     top = torch.topk(logits, k=30)  # the 30 largest logits and their ids, largest first
     return {

@@ -6,6 +6,7 @@ model cards of the homework's models."""
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 # (name, year + (month - 1) / 12, family)
 MODELS = [
     ("Transformer", 2017 + 5 / 12, "encoder-decoder"),
@@ -28,6 +29,7 @@ FAMILY_COLOURS = {
     "decoder": "tab:orange",
     "encoder-decoder": "tab:green",
 }
+# --8<-- [end:setup]
 
 
 # --8<-- [start:timeline]
@@ -35,7 +37,6 @@ def example_timeline():
     """Transformer models by release date and family: after 2020 almost every large
     model is a decoder, like GPT-2."""
     import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for row, (name, when, family) in enumerate(
         MODELS

@@ -14,24 +14,22 @@ from __future__ import annotations
 from snippets.attention import DECODER_SENTENCE, SENTENCE, attentions_for
 
 
+# --8<-- [start:two-sizes]
 def mean_entropy_bits(attention) -> float:
     """Mean entropy (bits) of the rows of one layer's attention, shape (1, heads, T, T).
 
     Rows of a causal decoder have fewer candidates (row i has i + 1 tokens), so compare
     layers of one model with care, and models with the normalized entropy."""
     import torch
-
     p = attention.clamp_min(1e-12)
     return float(-(p * torch.log2(p)).sum(-1).mean())
 
 
-# --8<-- [start:two-sizes]
 def example_two_sizes(generator, encoder):
     """Two models side by side: the mean entropy of attention rows, layer by layer. Low
     values are sharp attention on a few tokens, high values attention spread over many;
     compare the depth of the two models and how their layers differ."""
     import matplotlib.pyplot as plt
-
     decoder = generator.model, generator.tokenizer
     models = {}  # "name (size)" -> (tokens, attentions)
     for name, (model, tokenizer), sentence in (

@@ -35,7 +35,7 @@ from snippets.classification import load_classifier
 from snippets.generation import load_generator
 from snippets.offline import ModelUnavailableError
 from snippets.tokenization import load_gpt2_tokenizer
-from snippets.training import load_trained_gpt2
+from snippets.training import load_trained_gpt2, train_tiny_gpt2
 
 PROFILES = ("hub", "offline")
 
@@ -69,6 +69,10 @@ class Role:
         offline_caption: one line naming what the offline folder holds.
         stand_in: the offline folder holds a substitute for the lecture's original model.
         trained: ``make`` trains, so its folder depends on the device class too.
+        train: for a role without a hub model (``hub_id`` None), the lecture's function that
+            trains its folder, ``train(folder, *inputs, device=device)``: what a notebook
+            calls outside a clone (the offline profile makes the same folder with ``make``).
+        train_inputs: the roles that ``train`` takes after the folder, in order.
     """
 
     name: str
@@ -80,6 +84,8 @@ class Role:
     offline_caption: str
     stand_in: bool
     trained: bool = False
+    train: Callable[..., Any] | None = None
+    train_inputs: tuple[str, ...] = ()
 
     def uses_hub(self, profile: str) -> bool:
         """True when ``profile`` loads this role from the HuggingFace hub."""
@@ -131,6 +137,7 @@ ROLES: dict[str, Role] = {
             offline.make_tiny_gpt2,
             "a 2-layer GPT-2 trained for a few minutes by this lecture's training loop",
             stand_in=False, trained=True,
+            train=train_tiny_gpt2, train_inputs=("gpt2_tokenizer",),
         ),
         Role(
             "encoder", load_encoder, _BERT, BERT_REVISION,

@@ -11,6 +11,11 @@ https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrai
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
+import tempfile
+from pathlib import Path
+
+# --8<-- [end:setup]
 from snippets.classification import INPUT_TEXT
 
 
@@ -18,12 +23,8 @@ from snippets.classification import INPUT_TEXT
 def example_save_and_reload(classifier):
     """Save the classifier to a local folder, list what was written, load it back and
     compare its logits on the lecture's sentence before and after."""
-    import tempfile
-    from pathlib import Path
-
     import torch
     from transformers import AutoModelForSequenceClassification
-
     model, tokenizer = classifier
     # ... fine-tune the model here ...
     inputs = tokenizer(INPUT_TEXT, return_tensors="pt").to(model.device)

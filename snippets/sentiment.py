@@ -24,17 +24,20 @@ BATCH_SIZE = 16
 LEARNING_RATE = 5e-5
 
 
+# --8<-- [start:accuracy]
 def accuracy(model, tokenizer, examples: list[tuple[str, int]]) -> float:
     """Fraction of ``examples`` (text, label) whose argmax prediction equals the
     label."""
     import torch
-
     texts = [text for text, _ in examples]
     labels = torch.tensor([label for _, label in examples])
     with torch.no_grad():
         batch = tokenizer(texts, padding=True, return_tensors="pt").to(model.device)
         predictions = model(**batch).logits.argmax(dim=-1).cpu()  # (N,)
     return (predictions == labels).float().mean().item()
+
+
+# --8<-- [end:accuracy]
 
 
 def train_sentiment_classifier(
@@ -55,7 +58,6 @@ def train_sentiment_classifier(
     """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base_checkpoint)
     model = AutoModelForSequenceClassification.from_pretrained(

@@ -7,10 +7,14 @@ P(t_1, ..., t_N) = prod_n P(t_n | t_1, ..., t_{n-1})."""
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 PROMPT = "My dog really wanted to eat icecream because"
+# --8<-- [end:setup]
 
 
 # --8<-- [start:next-token]
+# --8<-- [start:logits]
+# --8<-- [start:check-length]
 def check_length(model, input_ids) -> None:
     """Raise ``ValueError`` when ``input_ids`` (1, T) has more tokens than the model has
     positions (``n_positions`` of GPT-2, ``max_position_embeddings`` of BERT)."""
@@ -24,6 +28,7 @@ def check_length(model, input_ids) -> None:
         )
 
 
+# --8<-- [end:check-length]
 def token_logits(model, tokenizer, text: str):
     """The token ids of ``text``, shape (1, T), and the model's logits at every
     position, shape (1, T, vocab_size): at position t, a score for every possible next
@@ -33,7 +38,6 @@ def token_logits(model, tokenizer, text: str):
         ValueError: the text has more tokens than the model has positions.
     """
     import torch
-
     input_ids = tokenizer(text, return_tensors="pt").input_ids  # (1, T)
     input_ids = input_ids.to(model.device)
     check_length(model, input_ids)
@@ -52,6 +56,7 @@ def next_token_logits(model, tokenizer, text: str):
     return logits[0, -1]  # the last position scores the token after the text
 
 
+# --8<-- [end:logits]
 def next_token_distribution(model, tokenizer, text: str):
     """P(next token | text) over the whole vocabulary: the softmax of the logits.
 
@@ -62,14 +67,12 @@ def next_token_distribution(model, tokenizer, text: str):
         ValueError: the text has more tokens than the model has positions.
     """
     import torch
-
     return torch.softmax(next_token_logits(model, tokenizer, text), dim=-1)
 
 
 def example_next_token(generator):
     """The five most likely next tokens after the prompt, with their probabilities."""
     import torch
-
     probabilities = next_token_distribution(
         generator.model, generator.tokenizer, PROMPT
     )
@@ -93,7 +96,6 @@ def sequence_log_probability(model, tokenizer, text: str) -> float:
         ValueError: the text has more tokens than the model has positions.
     """
     import torch
-
     input_ids, logits = token_logits(model, tokenizer, text)
     log_probs = torch.log_softmax(logits, dim=-1)  # (1, T, V)
     # Position n-1 predicts token n: pick the log-probability of the token that came

@@ -13,6 +13,7 @@ Kudo and Richardson 2018 (SentencePiece); HuggingFace course chapter 6."""
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import json
 import random
 import re
@@ -21,6 +22,7 @@ SEQUENCE = (
     "Counselor, please adjust your Zoom filter to appear as a human, "
     "rather than as a cat"
 )
+# --8<-- [end:setup]
 
 
 # --8<-- [start:load]
@@ -29,7 +31,6 @@ def load_gpt2_tokenizer(checkpoint: str, revision: str | None = None):
     folder with the same files (``vocab.json``, ``merges.txt``, ``tokenizer.json``,
     ...)."""
     from transformers import AutoTokenizer
-
     return AutoTokenizer.from_pretrained(checkpoint, revision=revision)
 
 

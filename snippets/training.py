@@ -15,10 +15,13 @@ References: Radford et al. 2019, "Language Models are Unsupervised Multitask Lea
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import json
+import math
 import time
 from pathlib import Path
 
+# --8<-- [end:setup]
 from snippets.corpus import story_corpus
 
 PROMPT = "My dog really wanted to eat icecream because"
@@ -37,6 +40,7 @@ LEARNING_RATE = 3e-3
 # --8<-- [end:config]
 
 
+# --8<-- [start:train]
 def corpus_token_ids(tokenizer) -> list[int]:
     """The whole corpus as one stream of token ids, sentences separated by
     <|endoftext|>."""
@@ -70,9 +74,7 @@ def train_tiny_gpt2(
     """
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
-
     torch.manual_seed(seed)
-    # --8<-- [start:loop]
     data = torch.tensor(corpus_token_ids(tokenizer))  # (N,): one stream of token ids
     config = GPT2Config(vocab_size=len(tokenizer), **TINY_GPT2)
     model = GPT2LMHeadModel(config).to(device)
@@ -98,7 +100,6 @@ def train_tiny_gpt2(
         optimizer.step()
         schedule.step()
         losses.append(loss.item())
-    # --8<-- [end:loop]
     log = {
         "corpus_sentences": len(story_corpus()),
         "corpus_tokens": len(data),
@@ -119,13 +120,15 @@ def train_tiny_gpt2(
     return log
 
 
+# --8<-- [end:train]
+
+
 # --8<-- [start:load]
 def load_trained_gpt2(
     checkpoint: str, revision: str | None = None, device: str = "cpu"
 ):
     """The trained tiny GPT-2 and its tokenizer, as ``(model, tokenizer)``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
     model = AutoModelForCausalLM.from_pretrained(checkpoint, revision=revision)
     return model.to(device).eval(), tokenizer
@@ -134,19 +137,11 @@ def load_trained_gpt2(
 # --8<-- [end:load]
 
 
-def training_log(model) -> dict:
-    """The log that :func:`train_tiny_gpt2` saved next to ``model``'s weights."""
-    return json.loads((Path(model.name_or_path) / "training_log.json").read_text())
-
-
 # --8<-- [start:loss-curve]
 def example_loss_curve(trained_gpt2):
     """Training loss of the tiny GPT-2: it starts near ln(50257) = 10.8 (a uniform guess
     over the vocabulary) and falls as the model learns the corpus."""
-    import math
-
     import matplotlib.pyplot as plt
-
     model, _ = trained_gpt2
     log = training_log(model)
     fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -175,6 +170,11 @@ def example_loss_curve(trained_gpt2):
 
 
 # --8<-- [start:training-summary]
+def training_log(model) -> dict:
+    """The log that :func:`train_tiny_gpt2` saved next to ``model``'s weights."""
+    return json.loads((Path(model.name_or_path) / "training_log.json").read_text())
+
+
 def example_summary(trained_gpt2):
     """What was trained, on what, for how long."""
     model, _ = trained_gpt2
@@ -202,7 +202,6 @@ def example_before_after(trained_gpt2):
     trained one, both greedy (always the most likely next token)."""
     import torch
     from transformers import GPT2LMHeadModel
-
     trained, tokenizer = trained_gpt2
     torch.manual_seed(0)
     untrained = GPT2LMHeadModel(trained.config).eval()  # same shape, random weights

@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 COMMANDS = [
     "snippets.render", "snippets.render.notebooks", "snippets.render.hub",
     "snippets.render.pdf", "snippets.render.vendor", "snippets.render.bench",
-    "snippets.render.lock", "snippets.render.drift", "tests.link_check",
+    "snippets.render.lock", "snippets.render.drift", "snippets.render.replformat",
+    "tests.link_check",
 ]  # fmt: skip
 
 

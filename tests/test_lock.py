@@ -165,3 +165,17 @@ def test_a_gpu_runners_render_is_fresh_for_cpu_ci(tmp_path: Path):
     from tests.reproduce import reproducible_here
 
     assert not any(reproducible_here(e) for e in mf.Manifest.read(folder).entries.values())
+
+
+def test_requirements_of_a_program_follow_the_lock():
+    """The locked packages a program that imports transformers needs: its requirements, by the
+    lock's "# via" notes, with their hashes; nothing else of the lock."""
+    path = lock.LOCK_DIR / lock.CPU_LOCK
+    text = lock.requirements_of(path, ["transformers"])
+    names = {line.split("==")[0] for line in text.splitlines() if "==" in line}
+    assert {"transformers", "tokenizers", "safetensors", "huggingface-hub", "numpy"} <= names
+    assert not names & {"torch", "mkdocs", "pytest", "ruff"}
+    assert text.count("--hash=sha256:") >= len(names)
+    assert lock.required_by(path)["tokenizers"] == ("sentence-transformers", "transformers")
+    with pytest.raises(lock.LockError, match="does not name leftpad"):
+        lock.requirements_of(path, ["leftpad"])

@@ -19,6 +19,9 @@ def test_every_role_has_a_hub_pin_or_is_trained_here():
         assert callable(entry.loader) and callable(entry.make)
         if entry.hub_id is None:
             assert entry.trained and not entry.stand_in  # trained by the lecture, both profiles
+            # ... and by a notebook run without a clone, from roles it can load by hub id
+            assert callable(entry.train) and entry.train.__module__ != "snippets.offline"
+            assert all(ROLES[name].hub_id for name in entry.train_inputs)
         else:
             assert len(entry.hub_revision) == 40  # pinned to a full commit hash
             assert entry.hub_caption and entry.offline_caption

@@ -16,7 +16,9 @@ a render goes through them (each imports only the ones above it):
 * ``render_lock``: one render of a folder at a time, a lock no forked process keeps;
 * ``runner``: the render loop (lock, workers, files, manifest, timings);
 * ``__main__``: the command line (``python -m snippets.render``);
-* beside the render: ``notebooks`` (the notebooks, from the pages), ``hub`` (the hub profile on
-  a simulated cache), ``bench`` (the benchmark), ``vendor`` (browser files from npm), ``pdf``,
-  ``print_page``, ``bibliography`` and ``mkdocs_hooks`` (the site build).
+* beside the render: ``page_code`` (the code each page shows, and the check that it runs pasted
+  into Python's shell), ``notebooks`` (the notebooks, from the pages' code), ``replformat``
+  (the lecture modules' format), ``hub`` (the hub profile on a simulated cache), ``bench`` (the
+  benchmark), ``vendor`` (browser files from npm), ``pdf``, ``print_page``, ``bibliography``
+  and ``mkdocs_hooks`` (the site build).
 """

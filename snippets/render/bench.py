@@ -176,10 +176,13 @@ print(json.dumps(result))
 
 
 # Executing the two generated notebooks top to bottom in a Jupyter kernel, with nbclient (what
-# `jupyter nbconvert --execute` runs): the work a notebook-based site would redo at each build.
+# `jupyter nbconvert --execute` runs), on the offline profile as the render: the work a
+# notebook-based site would redo at each build.
 NOTEBOOKS = """
+import os
 import nbformat
 from nbclient import NotebookClient
+os.environ["LECTURE_PROFILE"] = "offline"  # the render's models (the kernel inherits it)
 for name in ("lecture", "homework"):
     notebook = nbformat.read(f"docs/notebooks/{name}.ipynb", as_version=4)
     NotebookClient(notebook, timeout=1800, kernel_name="python3",

@@ -135,6 +135,49 @@ def lock_entry(path: Path, name: str) -> str:
     raise LockError(f"{_show(path)} does not name {name}: re-lock with `{RELOCK}`")
 
 
+def required_by(path: Path) -> dict[str, tuple[str, ...]]:
+    """``{canonical name: the locked packages that require it}``, from the ``# via`` notes
+    ``uv pip compile`` writes under each entry (this project's own extras are left out).
+
+    Raises:
+        LockError: the file does not exist.
+    """
+    pins = read_lock(path)
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", line)
+        if match:
+            current = canonical(match[1])
+            found[current] = []
+        elif current and line.lstrip().startswith("#"):
+            words = line.lstrip("# ").removeprefix("via").split()
+            if words and canonical(words[0]) in pins and canonical(words[0]) != current:
+                found[current].append(canonical(words[0]))
+    return {name: tuple(sorted(set(by))) for name, by in found.items()}
+
+
+def requirements_of(path: Path, roots: list[str]) -> str:
+    """A requirements file (with hashes) of the locked packages ``roots`` and of everything
+    they need, at the lock's versions: the environment of a program that imports only them
+    (a downloaded notebook).
+
+    Raises:
+        LockError: the lock does not name one of ``roots``.
+    """
+    needs = required_by(path)
+    wanted = {canonical(name) for name in roots}
+    missing = sorted(wanted - set(needs))
+    if missing:
+        raise LockError(f"{_show(path)} does not name {', '.join(missing)}")
+    grew = True
+    while grew:  # add every package that a wanted package requires
+        more = {name for name, by in needs.items() if wanted.intersection(by)} - wanted
+        wanted |= more
+        grew = bool(more)
+    return "".join(lock_entry(path, name) for name in sorted(wanted))
+
+
 def recorded_digest(path: Path) -> str | None:
     """The ``pyproject-digest`` in a lock file's header (None: it has none)."""
     for line in path.read_text(encoding="utf-8").splitlines():

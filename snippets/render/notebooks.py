@@ -1,80 +1,77 @@
-"""Notebook versions of the pages, derived from what the pages include.
+"""Notebook versions of the pages: the pages' own code, runnable where the student is.
 
 ``python -m snippets.render.notebooks`` writes ``docs/notebooks/lecture.ipynb`` (every page of
 the navigation but the homework, in nav order) and ``docs/notebooks/homework.ipynb`` (the
-homework page) with nbformat; ``--check`` only compares. A page's examples are the rendered
-outputs it includes (``--8<-- "docs/generated/<id>.md"``); the notebook repeats them in the same
-order, each as the example's source followed by a call, after a cell that loads the models it
-needs with the roles' own loaders (``snippets/profiles.py``). So a page and its notebook cannot
-drift apart: adding an output to a page adds it to the notebook.
+homework page) with nbformat; ``--check`` only compares. A notebook holds, page by page, the
+code the page shows (:mod:`snippets.render.page_code`, the same expansion the site makes) and,
+where the page shows an example's output, a call of that example, after a cell that loads the
+models it needs with the roles' own loaders (``snippets/profiles.py``). Whatever a call needs
+that the pages have not shown by then (a loader shown on a later page, a role's training
+function) comes first, in a cell of its own, copied from ``snippets/``. So a page and its
+notebook cannot drift apart, and a notebook needs nothing of this repository:
 
-The "Open in Colab" link and the install cell are built from ``extra.colab_repository`` and
-``extra.colab_branch`` in ``mkdocs.yml``, the one place the repository is named, and only when it
-is set: there is no default that would point at another repository. Unset, the notebooks carry no
-Colab link and their install cell installs the project from a clone.
+* its first cell installs the libraries its code imports, at the versions of the lock
+  (``locks/linux-cpu.txt``);
+* its models come from the HuggingFace hub by id, at the revisions pinned in
+  ``snippets/profiles.py``; a role without a hub model (the tiny GPT-2 that the lecture trains)
+  is trained by the notebook into a folder, once;
+* in a clone, ``LECTURE_PROFILE=offline`` (or the line ``PROFILE = ...`` of its second cell)
+  loads the offline profile's local models instead, without network.
+
+The "Open in Colab" link is built from ``extra.colab_repository`` and ``extra.colab_branch`` in
+``mkdocs.yml``, the one place the repository is named, and only when it is set: there is no
+default that would point at another repository.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from snippets.codehash import package_modules
-from snippets.profiles import ROLES
+from snippets.codehash import PACKAGE, ModuleInfo, closure, package_modules
+from snippets.profiles import ROLES, Role
+from snippets.render import lock
 from snippets.render.examples import Example, discover_examples
 from snippets.render.manifest import REPO_ROOT, atomic_write
+from snippets.render.page_code import (
+    CONFIG,
+    CodeBlock,
+    OutputInclude,
+    bound_names,
+    nav_pages,
+    page_items,
+    read_config,
+)
 
 NOTEBOOK_DIR = REPO_ROOT / "docs" / "notebooks"
-CONFIG = REPO_ROOT / "mkdocs.yml"
 HOMEWORK_PAGE = "homework.md"
 TITLES = {
     "lecture": "Introduction to Language Models: the lecture's code",
     "homework": "Introduction to Language Models: homework",
 }
+# The environment variable that picks the notebooks' model profile ("hub" unless set).
+PROFILE_VARIABLE = "LECTURE_PROFILE"
 _OUTPUT_INCLUDE = re.compile(r'^--8<-- "docs/generated/([\w-]+)\.md"$', re.MULTILINE)
-
-
-class _TagTolerantLoader(yaml.SafeLoader):
-    pass
-
-
-# mkdocs.yml may use !!python and !relative tags; read it without constructing them.
-_TagTolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
-
-
-def read_config(config_path: Path = CONFIG) -> dict[str, Any]:
-    return yaml.load(config_path.read_text(encoding="utf-8"), Loader=_TagTolerantLoader) or {}
-
-
-def nav_pages(config_path: Path = CONFIG) -> list[str]:
-    """The Markdown pages of the navigation, in reading order (``index.md``, ...)."""
-    pages: list[str] = []
-
-    def walk(items: Any) -> None:
-        for item in items or []:
-            value = next(iter(item.values())) if isinstance(item, dict) else item
-            if isinstance(value, list):
-                walk(value)
-            elif isinstance(value, str) and value.endswith(".md"):
-                pages.append(value)
-
-    walk(read_config(config_path).get("nav"))
-    return pages
+_SECTION_MARKER = re.compile(r"^\s*# --8<-- \[(start|end):[\w-]+\]\s*$")
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the navigation and the example outputs it includes, in page order."""
+    """One page of the navigation: its title, and its code blocks and example outputs in page
+    order."""
 
     file: str
     title: str
-    example_ids: tuple[str, ...]
+    items: tuple[CodeBlock | OutputInclude, ...]
+
+    @property
+    def example_ids(self) -> tuple[str, ...]:
+        return tuple(i.example_id for i in self.items if isinstance(i, OutputInclude))
 
 
 def included_examples(markdown: str) -> tuple[str, ...]:
@@ -82,33 +79,26 @@ def included_examples(markdown: str) -> tuple[str, ...]:
     return tuple(_OUTPUT_INCLUDE.findall(markdown))
 
 
-def read_page(file: str, docs_dir: Path) -> Page:
+def read_page(file: str, config_path: Path = CONFIG) -> Page:
+    docs_dir = config_path.parent / read_config(config_path).get("docs_dir", "docs")
     text = (docs_dir / file).read_text(encoding="utf-8")
     title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), file)
-    return Page(file, title, included_examples(text))
+    return Page(file, title, tuple(page_items(file, config_path)))
 
 
 def notebook_of(page_file: str) -> str:
-    """The notebook that holds a page's examples: ``homework`` or ``lecture``."""
+    """The notebook that holds a page's code: ``homework`` or ``lecture``."""
     return "homework" if page_file == HOMEWORK_PAGE else "lecture"
 
 
 def notebook_pages(config_path: Path = CONFIG) -> dict[str, list[Page]]:
-    """``{notebook name: [pages with examples, in nav order]}``."""
-    docs_dir = config_path.parent / read_config(config_path).get("docs_dir", "docs")
+    """``{notebook name: [pages with code or outputs, in nav order]}``."""
     result: dict[str, list[Page]] = {name: [] for name in TITLES}
     for file in nav_pages(config_path):
-        page = read_page(file, docs_dir)
-        if page.example_ids:
+        page = read_page(file, config_path)
+        if page.items:
             result[notebook_of(file)].append(page)
     return result
-
-
-def project_name(root: Path = REPO_ROOT) -> str:
-    """This project's distribution name, as ``pyproject.toml`` declares it (``intro-to-llms``)."""
-    import tomllib
-
-    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
 
 
 def repository(config_path: Path = CONFIG, extra: dict | None = None) -> tuple[str, str] | None:
@@ -131,82 +121,310 @@ def colab_link(name: str, config_path: Path = CONFIG, *, extra: dict | None = No
     return f"https://colab.research.google.com/github/{where[0]}/blob/{where[1]}/{notebook}"
 
 
-def install_line(config_path: Path = CONFIG) -> str:
-    """The notebooks' install comment: this project with its ``lecture`` extra, from the
-    configured repository, or from a clone when none is configured."""
+# --- What a notebook's code imports, and the install cell -------------------------------------
+
+
+def imported_modules(sources: list[str]) -> list[str]:
+    """The top-level names of the modules that ``sources`` import (anywhere, function bodies
+    too), without the standard library and this repository's package, sorted."""
+    found = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return sorted(found - set(sys.stdlib_module_names) - {PACKAGE})
+
+
+def pinned_requirements(modules: list[str], lock_file: Path | None = None) -> list[str]:
+    """``name==version`` of the distributions that provide ``modules``, at the lock's versions
+    (without torch's build label, which names a build, not a release).
+
+    Raises:
+        KeyError: no locked distribution provides one of ``modules`` (it names the module).
+    """
+    from importlib.metadata import packages_distributions
+
+    lock_file = lock_file or lock.active_lock()
+    pins = lock.read_lock(lock_file)
+    providers = packages_distributions()
+    requirements = set()
+    for module in modules:
+        names = [lock.canonical(n) for n in providers.get(module, [])] or [lock.canonical(module)]
+        locked = [name for name in names if name in pins]
+        if not locked:
+            raise KeyError(
+                f"the notebooks import {module!r}, which no distribution of "
+                f"{lock_file.name} provides: add it to pyproject.toml and run `nox -s lock`"
+            )
+        requirements.add(f"{locked[0]}=={lock.public_version(pins[locked[0]])}")
+    return sorted(requirements)
+
+
+def install_cell(requirements: list[str]) -> str:
+    return (
+        "# The lecture's libraries, at the versions these notes were made with\n"
+        f"%pip install --quiet {' '.join(requirements)}"
+    )
+
+
+# --- The models -----------------------------------------------------------------------------
+
+
+def _takes(function: Any, parameter: str) -> bool:
+    """Whether a function of the package has a parameter called ``parameter`` (read from its
+    source: nothing is imported)."""
+    node = package_modules()[function.__module__].nodes[function.__name__]
+    arguments = node.args
+    return parameter in [a.arg for a in (*arguments.args, *arguments.kwonlyargs)]
+
+
+def _checkpoint_entry(role: Role) -> str:
+    """One entry of the notebook's ``CHECKPOINTS``: the hub id and its pinned revision, or the
+    folder that the notebook trains (a role without a hub model)."""
+    if role.hub_id is None:
+        return f'    "{role.name}": ("{role.name}", None),  # trained by this notebook, below'
+    line = f'    "{role.name}": ("{role.hub_id}", "{role.hub_revision}"),'
+    if len(line) <= 88:
+        return line
+    return f'    "{role.name}": (\n        "{role.hub_id}",\n        "{role.hub_revision}",\n    ),'
+
+
+def models_cell(roles: list[str], config_path: Path = CONFIG) -> str:
+    """The cell that says where the models come from: the profile, the device, the
+    checkpoint of each role the notebook uses, and ``checkpoint(role)``."""
     where = repository(config_path)
-    if where is None:
-        return (
-            "# In a fresh environment, install the lecture's code first, from a clone of its\n"
-            "# repository: pip install -e '.[lecture]'"
+    clone = (
+        f"(git clone https://github.com/{where[0]}, then pip install -e '.[lecture]' in it)"
+        if where
+        else "(with pip install -e '.[lecture]' run in it)"
+    )
+    entries = "\n".join(_checkpoint_entry(ROLES[name]) for name in roles)
+    return (
+        "import os\n\n"
+        '# Where the models come from. "hub": the lecture\'s models, from the HuggingFace hub\n'
+        '# at the revisions these notes were made with (downloaded once). "offline": inside a\n'
+        f"# clone of the notes' repository {clone},\n"
+        "# its offline profile's local models, with no network. Set the environment variable\n"
+        f"# {PROFILE_VARIABLE}=offline before starting Jupyter, or change the next line.\n"
+        f'PROFILE = os.environ.get("{PROFILE_VARIABLE}", "hub")\n'
+        'device = "cpu"  # "cuda" (or "mps") runs the models on a GPU\n'
+        "CHECKPOINTS = {  # role: (hub id, pinned revision), or (folder, None)\n"
+        f"{entries}\n"
+        "}\n\n\n"
+        "def checkpoint(role):\n"
+        '    """(hub id or folder, revision) of the model that plays ``role``."""\n'
+        '    if PROFILE == "offline":\n'
+        "        from snippets.profiles import checkpoint as offline_checkpoint\n"
+        '        return offline_checkpoint(role, "offline", device)\n'
+        "    return CHECKPOINTS[role]"
+    )
+
+
+def loading_code(role: Role) -> str:
+    """The lines that load a role (after its loader, and its training function and inputs,
+    are defined)."""
+    device = ", device=device" if _takes(role.loader, "device") else ""
+    load = f'{role.name} = {role.loader.__name__}(*checkpoint("{role.name}"){device})'
+    if role.hub_id is not None:
+        return load
+    if role.train is None:
+        raise KeyError(
+            f"role {role.name!r} has no hub model and no train function in "
+            "snippets/profiles.py: a notebook outside a clone cannot make it"
         )
+    inputs = "".join(f", {name}" for name in role.train_inputs)
+    train_device = ", device=device" if _takes(role.train, "device") else ""
     return (
-        "# In Colab or a fresh environment, install the lecture's code first:\n"
-        f"# !pip install '{project_name()}[lecture] @ "
-        f"git+https://github.com/{where[0]}@{where[1]}'"
+        f"# {role.name} has no hub model: the notes train it (a minute or two on a laptop's\n"
+        "# CPU), once, into a folder; the offline profile has it made already\n"
+        f'if PROFILE == "hub" and not os.path.exists("{role.name}/config.json"):\n'
+        f'    {role.train.__name__}("{role.name}"{inputs}{train_device})\n'
+        f"{load}"
     )
 
 
-def loading_line(role_name: str) -> tuple[str, str]:
-    """``(import line, assignment)`` that loads a role with its own loader in a notebook."""
-    loader = ROLES[role_name].loader
-    takes_device = ROLES[role_name].loader_takes_device
-    device = ", device=device" if takes_device else ""
-    where = f'checkpoint("{role_name}", PROFILE{", device" if takes_device else ""})'
-    return (
-        f"from {loader.__module__} import {loader.__name__}",
-        f"{role_name} = {loader.__name__}(*{where}{device})",
-    )
+# --- Which names the notebook has defined so far ----------------------------------------------
+
+Symbol = tuple[str, str]  # (module, top-level name)
+
+
+def _import_line(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> str:
+    """One import statement for one name (``from pathlib import Path``)."""
+    if isinstance(node, ast.Import):
+        return ast.unparse(ast.Import(names=[alias]))
+    return ast.unparse(ast.ImportFrom(module=node.module, names=[alias], level=node.level))
+
+
+class Scope:
+    """The global names a notebook's cells have bound so far, each with the code that bound it
+    (its syntax tree, or its import statement): a name is defined when it is bound by the same
+    code as the package's symbol of that name (``PROMPT`` of ``snippets/generation.py`` stands
+    for the identical ``PROMPT`` of ``snippets/training.py``)."""
+
+    def __init__(self, modules: dict[str, ModuleInfo]) -> None:
+        self.modules = modules
+        self.bound: dict[str, str] = {}
+
+    def record(self, source: str) -> None:
+        """Bind the names of the top-level statements of ``source`` (a cell's code)."""
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for alias in node.names:
+                    name = (alias.asname or alias.name).split(".")[0]
+                    self.bound[name] = _import_line(node, alias)
+            else:
+                for name in bound_names(node):
+                    self.bound[name] = ast.dump(node)
+
+    def missing(self, symbols: set[Symbol]) -> list[Symbol]:
+        """The symbols of ``symbols`` that the cells have not defined yet, each after what it
+        refers to."""
+        needed = [
+            (module, name) for module, name in symbols
+            if self.bound.get(name) != ast.dump(self.modules[module].nodes[name])
+        ]  # fmt: skip
+        depth = {s: len(closure(*s)) for s in needed}
+        return sorted(needed, key=lambda s: (depth[s], s[0], self.modules[s[0]].nodes[s[1]].lineno))
+
+    def source_of(self, symbols: list[Symbol]) -> str:
+        """The code that defines ``symbols`` (in this order), copied from their modules, after
+        the imports of their modules that they use and the cells have not made."""
+        imports, bodies = [], []
+        for module, name in symbols:
+            info = self.modules[module]
+            uses = {n.id for n in ast.walk(info.nodes[name]) if isinstance(n, ast.Name)}
+            for node in info.top_imports:
+                if isinstance(node, ast.ImportFrom) and (
+                    node.level or (node.module or "").split(".")[0] == PACKAGE
+                ):
+                    continue  # the package's own names come as symbols
+                for alias in node.names:
+                    bound = (alias.asname or alias.name).split(".")[0]
+                    line = _import_line(node, alias)
+                    if bound in uses and self.bound.get(bound) != line and line not in imports:
+                        imports.append(line)
+            text = "".join(
+                line
+                for line in info.sources[name].splitlines(keepends=True)
+                if not _SECTION_MARKER.match(line)
+            )
+            bodies.append(text.rstrip("\n"))
+        return "\n".join(imports) + ("\n\n" if imports else "") + "\n\n\n".join(bodies)
+
+
+# --- The notebook ---------------------------------------------------------------------------
+
+
+def _shown_on(config_path: Path) -> dict[str, str]:
+    """``{syntax tree of a top-level statement: the first page that shows it}``."""
+    shown: dict[str, str] = {}
+    for pages in notebook_pages(config_path).values():
+        for page in pages:
+            for block in (i for i in page.items if isinstance(i, CodeBlock)):
+                for node in ast.parse(block.code).body:
+                    shown.setdefault(ast.dump(node), f'the page "{page.title}"')
+    return shown
+
+
+class _Builder:
+    """Accumulates the cells of one notebook."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.modules = package_modules()
+        self.scope = Scope(self.modules)
+        self.shown_on = _shown_on(config_path)
+        self.cells: list[tuple[str, str]] = []  # (cell type, source)
+        self.loaded: list[str] = []
+
+    def code(self, source: str) -> None:
+        self.cells.append(("code", source))
+        self.scope.record(source)
+
+    def define(self, symbols: set[Symbol], why: str) -> None:
+        """A cell with what ``symbols`` need and the cells have not defined yet."""
+        needed: set[Symbol] = set()
+        for symbol in symbols:
+            needed |= closure(*symbol)
+        missing = self.scope.missing(needed)
+        if not missing:
+            return
+        where = []
+        for module, name in missing:
+            tree = ast.dump(self.modules[module].nodes[name])
+            place = self.shown_on.get(tree) or f"{module.replace('.', '/')}.py"
+            if place not in where:
+                where.append(place)
+        names = ", ".join(name for _, name in missing)
+        comment = f"# {why}: {names} (from {'; '.join(where)})"
+        self.code(f"{comment}\n{self.scope.source_of(missing)}")
+
+    def load(self, role_name: str) -> None:
+        if role_name in self.loaded:
+            return
+        role = ROLES[role_name]
+        functions = [role.loader]
+        if role.hub_id is None:
+            for name in role.train_inputs:
+                self.load(name)
+            functions += [role.train] if role.train is not None else []
+        symbols = {(f.__module__, f.__name__) for f in functions}
+        self.define(symbols, f"Needed to load {role_name}")
+        self.code(loading_code(role))
+        self.loaded.append(role_name)
+
+    def example(self, example: Example) -> None:
+        for role_name in example.roles:
+            self.load(role_name)
+        self.define({(example.module, example.function)}, f"Needed by {example.function}")
+        self.cells.append(("code", f"{example.function}({', '.join(example.parameters)})"))
 
 
 def build(name: str, config_path: Path = CONFIG) -> Any:
     """The notebook ``name`` (``lecture`` or ``homework``).
 
     Raises:
-        KeyError: a page includes the output of an example that does not exist.
+        KeyError: a page includes the output of an example that does not exist, or the code
+            imports a library the lock does not hold.
     """
     import nbformat
 
-    modules = package_modules()
     examples: dict[str, Example] = {e.id: e for e in discover_examples()}
-    colab = colab_link(name, config_path)
-    cells = [
-        nbformat.v4.new_markdown_cell(
-            f"# {TITLES[name]}\n\n"
-            + (f"[Open in Colab]({colab}). " if colab else "")
-            + "Generated from the pages of the lecture notes and the `snippets/` package by "
-            "`python -m snippets.render.notebooks`; do not edit by hand."
-        ),
-        nbformat.v4.new_code_cell(
-            install_line(config_path) + "\n"
-            "from snippets.profiles import checkpoint\n\n"
-            'PROFILE = "offline"  # "hub": the lecture\'s original models, from the hub\n'
-            'device = "cpu"'
-        ),
-    ]
-    loaded: set[str] = set()
-    imported: set[str] = set()
+    builder = _Builder(config_path)
     for page in notebook_pages(config_path)[name]:
-        cells.append(nbformat.v4.new_markdown_cell(f"## {page.title}"))
-        for example_id in page.example_ids:
-            if example_id not in examples:
-                raise KeyError(f"docs/{page.file} includes {example_id}, which no example makes")
-            example = examples[example_id]
-            setup = []
-            if example.module not in imported:
-                setup.append(f"from {example.module} import *  # the helpers of its module")
-                imported.add(example.module)
-            for role_name in example.roles:
-                if role_name not in loaded:
-                    setup.extend(loading_line(role_name))
-                    loaded.add(role_name)
-            if setup:
-                cells.append(nbformat.v4.new_code_cell("\n".join(setup)))
-            source = modules[example.module].sources[example.function].rstrip()
-            cells.append(nbformat.v4.new_code_cell(source))
-            cells.append(
-                nbformat.v4.new_code_cell(f"{example.function}({', '.join(example.parameters)})")
-            )
+        builder.cells.append(("markdown", f"## {page.title}"))
+        for item in page.items:
+            if isinstance(item, CodeBlock):
+                builder.code(item.code.rstrip("\n"))
+                continue
+            if item.example_id not in examples:
+                raise KeyError(
+                    f"docs/{page.file} includes {item.example_id}, which no example makes"
+                )
+            builder.example(examples[item.example_id])
+    code_cells = [source for kind, source in builder.cells if kind == "code"]
+    requirements = pinned_requirements(imported_modules(code_cells))
+    colab = colab_link(name, config_path)
+    introduction = (
+        f"# {TITLES[name]}\n\n"
+        + (f"[Open in Colab]({colab}). " if colab else "")
+        + "The code of the lecture notes' pages, page by page, with the models loaded where "
+        "they are first needed. It runs wherever the libraries of the first cell install: "
+        "the models come from the HuggingFace hub, at pinned revisions. In a clone of the "
+        f"notes' repository, `{PROFILE_VARIABLE}=offline` runs it on the offline profile "
+        "instead, with no network (see the second cell).\n\n"
+        "Generated from the pages and the `snippets/` package by "
+        "`python -m snippets.render.notebooks`; do not edit by hand."
+    )
+    cells = [
+        nbformat.v4.new_markdown_cell(introduction),
+        nbformat.v4.new_code_cell(install_cell(requirements)),
+        nbformat.v4.new_code_cell(models_cell(builder.loaded, config_path)),
+    ]
+    for kind, source in builder.cells:
+        make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+        cells.append(make(source))
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
         "name": "python3", "display_name": "Python 3", "language": "python",
@@ -234,11 +452,12 @@ def text_of(notebook: Any) -> str:
 
 def inputs_digest() -> str:
     """sha256 of everything the notebooks are built from: the pages and ``mkdocs.yml`` (which
-    examples, in which order), the package's code (the examples, loaders, roles and this
-    builder), ``pyproject.toml`` (the install line) and the notebooks as they are on disk."""
+    code and examples, in which order), the package's code (the examples, loaders, roles and
+    this builder), the lock (the install cell's versions) and the notebooks as they are on
+    disk."""
     import hashlib
 
-    files = [CONFIG, REPO_ROOT / "pyproject.toml", *sorted(CONFIG.parent.glob("docs/*.md"))]
+    files = [CONFIG, lock.active_lock(), *sorted(CONFIG.parent.glob("docs/*.md"))]
     files += sorted((REPO_ROOT / "snippets").rglob("*.py"))
     files += [NOTEBOOK_DIR / f"{name}.ipynb" for name in TITLES]
     digest = hashlib.sha256()
@@ -278,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
 
     A run that found both notebooks fresh records the digest of their inputs
     (:func:`inputs_digest`, in the cache folder); the next run with the same digest knows
-    without building them (building takes nbformat and about 0.2 s)."""
+    without building them."""
     parser = argparse.ArgumentParser(prog="python -m snippets.render.notebooks")
     parser.add_argument("--check", action="store_true", help="exit 1 if a notebook is stale")
     args = parser.parse_args(argv)
