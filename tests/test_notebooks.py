@@ -114,7 +114,8 @@ def test_notebook_headings_have_words():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("homework", ["'The kitten found the cake' ->", "entropy per layer (bits)"]),
+        ("homework", ["'The kitten found the cake' ->", "entropy per layer (bits)",
+                      "chat, greedy: 'The capital of France is Paris.'"]),
         ("lecture", ["Token ids: [31053, 741, 273, 11, 3387", "Linear(in_features=768, "
                      "out_features=50257, bias=False)", "'label': 'POSITIVE'"]),
     ],
