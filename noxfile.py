@@ -1,14 +1,14 @@
-"""The project's commands. ``nox -l`` lists them; ``nox -s NAME -- ARGS`` passes ARGS through.
+"""The project's commands. nox -l lists them; nox -s NAME -- ARGS passes ARGS through.
 
-Every session but ``lint`` and ``lock`` runs in ONE environment, ``.nox/lecture``, installed
-from the committed lock (``locks/``, see ``snippets/render/lock.py``): the same versions for
+Every session but lint and lock runs in ONE environment, .nox/lecture, installed
+from the committed lock (locks/, see snippets/render/lock.py): the same versions for
 the render, the tests, the hub check, the benchmark and the drift report's baseline, and one
 copy of torch on disk. Each session syncs it first (uv: about 0.3 s when nothing changed; what
 is not in the lock is removed). The documentation sessions install the lock's documentation
 subset (no torch) until something needs the rest.
 
-``LECTURE_TORCH=cuda`` installs ``locks/linux-cuda.txt`` (torch's CUDA build) instead of
-``locks/linux-cpu.txt``: what a GPU runner sets.
+LECTURE_TORCH=cuda installs locks/linux-cuda.txt (torch's CUDA build) instead of
+locks/linux-cpu.txt: what a GPU runner sets.
 """
 
 from __future__ import annotations
@@ -176,8 +176,7 @@ def _lecture_modules_excluded() -> list[str]:
 
 @nox.session(python=PYTHON, reuse_venv=True)
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff's format (the lecture modules: snippets.render.replformat); pass
-    -- --fix to fix what can be fixed."""
+    """ruff check and format check (-- --fix fixes; lecture modules: snippets.render.replformat)."""
     with tempfile.TemporaryDirectory() as scratch:
         entry = Path(scratch) / "ruff.txt"
         entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "ruff"))

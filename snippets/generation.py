@@ -64,6 +64,33 @@ def example_five_continuations(generator):
 # --8<-- [end:pipeline]
 
 
+# --8<-- [start:model-name]
+def model_name(generator) -> str:
+    """A generator's model as its configuration describes it: architecture and size."""
+    model = generator.model
+    return f"{model.config.model_type}, {model.num_parameters() / 1e6:.1f} M parameters"
+
+
+# --8<-- [end:model-name]
+
+
+# --8<-- [start:two-generators]
+def example_two_generators(generator, instruct_generator):
+    """The lecture's prompt continued by two models with the same call, three draws
+    each: this page's text generator, and SmolLM2-135M-Instruct, a small pretrained
+    model."""
+    for pipe in (generator, instruct_generator):
+        print(model_name(pipe))
+        outputs = pipe(
+            PROMPT, max_new_tokens=25, num_return_sequences=3, do_sample=True
+        )
+        for number, output in enumerate(outputs, start=1):
+            print(f"  {number}. {output['generated_text']!r}")
+
+
+# --8<-- [end:two-generators]
+
+
 # --8<-- [start:one-liner]
 def example_seed_one_liner(generator):
     """The lecture's one-liner as written: it names no decoding setting, so the
@@ -121,10 +148,10 @@ PROMPTS = [
 ]
 
 
-def example_batch_of_prompts(generator):
-    """A batch of prompts through the model at once, padded on the left to the longest:
+def example_batch_of_prompts(instruct_generator):
+    """A batch of prompts through SmolLM2 at once, padded on the left to the longest:
     the pipeline returns one list of outputs per prompt."""
-    outputs = generator(
+    outputs = instruct_generator(
         PROMPTS, batch_size=len(PROMPTS), max_new_tokens=15, do_sample=False
     )
     for prompt, (output,) in zip(PROMPTS, outputs, strict=True):
@@ -144,16 +171,18 @@ SETTINGS = {
 }
 
 
-def example_settings_table(generator):
-    """One prompt under five decoding settings, side by side."""
+def example_settings_table(instruct_generator, generator):
+    """One prompt under five decoding settings of SmolLM2, then the greedy setting of
+    the other text generator: six parameter/model combinations side by side."""
+    runs = [(instruct_generator, name) for name in SETTINGS] + [(generator, "greedy")]
     print(f"prompt: {PROMPT!r}\n")
-    print(f"| {'setting':18} | continuation")
-    print(f"|{'-' * 20}|{'-' * 60}")
-    for name, setting in SETTINGS.items():
-        options = {"max_new_tokens": 20, **setting}
-        (output,) = generator(PROMPT, **options)
+    print(f"| {'model':25} | {'setting':16} | continuation")
+    print(f"|{'-' * 27}|{'-' * 18}|{'-' * 40}")
+    for pipe, name in runs:
+        options = {"max_new_tokens": 20, **SETTINGS[name]}
+        (output,) = pipe(PROMPT, **options)
         continuation = output["generated_text"][len(PROMPT) :].replace("\n", " ")
-        print(f"| {name:18} | {continuation!r}")
+        print(f"| {model_name(pipe):25} | {name:16} | {continuation!r}")
 
 
 # --8<-- [end:settings]
@@ -181,14 +210,15 @@ def example_stop_strings(generator):
 
 
 # --8<-- [start:temperature]
-def example_temperature(generator):
-    """Next-token probabilities after the prompt at three temperatures: low temperature
-    piles the probability on the top token, high temperature spreads it over many."""
+def example_temperature(instruct_generator):
+    """SmolLM2's next-token probabilities after the prompt at three temperatures: low
+    temperature piles the probability on the top token, high temperature spreads it
+    over many."""
     import matplotlib.pyplot as plt
     import torch
-    tokenizer = generator.tokenizer
-    # next_token_logits: from the page "Modeling sequential data" (shown above)
-    logits = next_token_logits(generator.model, tokenizer, PROMPT)  # (vocab_size,)
+    model, tokenizer = instruct_generator.model, instruct_generator.tokenizer
+    # next_token_logits: defined on the page "Modeling sequential data"
+    logits = next_token_logits(model, tokenizer, PROMPT).float()  # (vocab_size,)
     top_ids = torch.topk(logits, k=10).indices
     labels = [repr(tokenizer.decode(i)) for i in top_ids]
     fig, axes = plt.subplots(1, 3, figsize=(8, 3.4), sharex=True, sharey=True)
@@ -207,16 +237,17 @@ def example_temperature(generator):
 
 
 # --8<-- [start:logits]
-def example_next_token_logits(generator):
-    """The 30 most likely next tokens after the prompt and their logits, the data of
-    the temperature dial: it turns them into probabilities, softmax(logits / T), as
+def example_next_token_logits(instruct_generator):
+    """SmolLM2's 30 most likely next tokens after the prompt and their logits, the data
+    of the temperature dial: it turns them into probabilities, softmax(logits / T), as
     you move it."""
     import torch
-    logits = next_token_logits(generator.model, generator.tokenizer, PROMPT)
+    model, tokenizer = instruct_generator.model, instruct_generator.tokenizer
+    logits = next_token_logits(model, tokenizer, PROMPT).float()  # (vocab_size,)
     top = torch.topk(logits, k=30)  # the 30 largest logits and their ids, largest first
     return {
         "prompt": PROMPT,
-        "tokens": [generator.tokenizer.decode(i) for i in top.indices],
+        "tokens": [tokenizer.decode(i) for i in top.indices],
         "ids": top.indices.tolist(),
         "logits": [round(value, 4) for value in top.values.tolist()],
     }

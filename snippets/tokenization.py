@@ -111,6 +111,30 @@ def example_merges(gpt2_tokenizer):
 # --8<-- [end:merges]
 
 
+# --8<-- [start:two-vocabularies]
+NUMBERS = "In 2024 the model read 12345 tokens."
+
+
+def example_two_vocabularies(gpt2_tokenizer, instruct_generator):
+    """The same sentences through two byte-level BPE tokenizers, GPT-2's and
+    SmolLM2's: other merges learned from other text give other tokens and ids."""
+    smollm2_tokenizer = instruct_generator.tokenizer
+    for name, tokenizer in (("GPT-2", gpt2_tokenizer), ("SmolLM2", smollm2_tokenizer)):
+        merges = bpe_merges(tokenizer)
+        digits = sum(a.isdigit() and b.isdigit() for a, b in merges)  # "1" + "2"
+        print(
+            f"{name}: {len(tokenizer)} tokens in the vocabulary, {len(merges)} merges, "
+            f"{digits} of them join two digit strings"
+        )
+        for text in (SEQUENCE, NUMBERS):
+            tokens = tokenizer.tokenize(text)
+            print(f"  {len(tokens):2} tokens: {tokens}")
+        print(f"  ids of the first sentence: {tokenizer.encode(SEQUENCE)}")
+
+
+# --8<-- [end:two-vocabularies]
+
+
 # --8<-- [start:playground]
 # The lecture's sentence, an emoji (\N{...} names a character), a German and a
 # Russian word

@@ -1,4 +1,5 @@
-"""Shared fixtures: the offline profile's real tokenizers and encoder, and a tiny random GPT-2."""
+"""Shared fixtures: the offline profile's real tokenizers, encoder and SmolLM2, and a tiny random
+GPT-2."""
 
 from __future__ import annotations
 
@@ -17,6 +18,15 @@ def encoder():
     from snippets.profiles import load
 
     return load("encoder", "offline")
+
+
+@pytest.fixture(scope="session")
+def instruct_generator():
+    """SmolLM2-135M-Instruct's text-generation pipeline from the offline folder (made once per
+    cache from the PyPI wheel, about 30 s; loaded once per test session)."""
+    from snippets.profiles import load
+
+    return load("instruct_generator", "offline")
 
 
 @pytest.fixture(scope="session")

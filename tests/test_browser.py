@@ -36,7 +36,8 @@ from tests import browser_check as bc
 REPO = Path(__file__).resolve().parent.parent
 GENERATED = REPO / "docs" / "generated"
 ARTIFACTS = REPO / "tests" / "artifacts"
-VIEWS = ("attention-head-view", "attention-model-view")
+VIEWS = ("attention-head-view", "attention-model-view")  # on the attention page
+HOMEWORK_VIEW = "homework-decoder-model-view"  # SmolLM2's, on the homework page
 MAX_VIEW_BYTES = 2_000_000  # issue 4: each view at most 2 MB
 TIMEOUT_S = 15.0
 
@@ -51,7 +52,7 @@ def view_params(view_id: str) -> dict:
 # -- No browser ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("view_id", VIEWS)
+@pytest.mark.parametrize("view_id", (*VIEWS, HOMEWORK_VIEW))
 def test_view_file_weighs_at_most_2_mb(view_id):
     size = (GENERATED / f"{view_id}.html").stat().st_size
     assert size <= MAX_VIEW_BYTES, f"{view_id}.html is {size / 1e6:.2f} MB: trim the sequence"
@@ -59,7 +60,7 @@ def test_view_file_weighs_at_most_2_mb(view_id):
 
 def test_every_view_file_is_covered():
     """The page weight and browser checks cover every view the renderer wrote."""
-    assert sorted(p.stem for p in GENERATED.glob("*.html")) == sorted(VIEWS)
+    assert sorted(p.stem for p in GENERATED.glob("*.html")) == sorted((*VIEWS, HOMEWORK_VIEW))
 
 
 class _Scripts(HTMLParser):
@@ -134,7 +135,7 @@ def test_a_token_cannot_close_the_script():
 
 def test_view_files_are_self_contained():
     """No CDN, no require.config and one copy of the params in the committed views."""
-    for view_id in VIEWS:
+    for view_id in (*VIEWS, HOMEWORK_VIEW):
         text = (GENERATED / f"{view_id}.html").read_text(encoding="utf-8")
         assert not re.search(r"<script[^>]+src=", text), view_id
         assert not re.search(r"require\.config\(\{\s*paths", text), view_id
@@ -326,6 +327,34 @@ def test_model_view_draws(attention_page):
     assert probe["textsDrawn"] == probe["texts"] >= 2 + layers + heads  # axis titles, labels
     assert probe["svgSize"][0] > 300 and probe["svgSize"][1] > 50
     assert probe["fits"], "the view is wider than its frame: some heads are out of sight"
+
+
+def test_the_homework_decoder_view_draws_its_layers_offline(site, browser):
+    """SmolLM2's model view on the homework page, from file:// with the network cut off: one
+    thumbnail per head of the four layers it holds, every row of every thumbnail adding up to 1,
+    inside the frame, and nothing failing or logged in its frame."""
+    params = view_params(HOMEWORK_VIEW)
+    data = params["attention"][0]
+    layers, heads = len(data["attn"]), len(data["attn"][0])
+    tokens = len(data["left_text"])
+    assert (layers, heads) == (4, 9)  # layers 0, 1, 28 and 29 of 30; 9 query heads
+    page = bc.Page(browser)
+    page.navigate(site.as_uri() + "/homework.html", timeout=TIMEOUT_S)
+    page.evaluate(
+        f"document.querySelector('iframe.bertviz-frame[src$=\"{HOMEWORK_VIEW}.html\"]')"
+        ".scrollIntoView({block: 'center'})"
+    )
+    probe = bc.wait_until(
+        lambda: _drawn_or_broken(page, HOMEWORK_VIEW), TIMEOUT_S, f"{HOMEWORK_VIEW} to draw"
+    )
+    assert "broken" not in probe, probe
+    assert probe["thumbnails"] == layers * heads, probe
+    assert probe["lines"] == layers * heads * tokens * len(data["right_text"])
+    assert probe["opacity"] == pytest.approx(layers * heads * tokens, rel=1e-3)
+    assert probe["fits"], "the view is wider than its frame: some heads are out of sight"
+    frame = _frame_of(page, HOMEWORK_VIEW)
+    assert [r.url for r in page.requests() if r.frame == frame and r.failed] == []
+    assert [p.text for p in page.console_problems() if p.frame == frame] == []
 
 
 def test_model_view_thumbnail_opens_on_click(attention_page):

@@ -194,3 +194,22 @@ def test_an_interrupted_run_touches_nothing(monkeypatch, capsys, tmp_path: Path)
         capsys.readouterr().err
     )
     assert [path.read_bytes() for path in watched] == before
+
+
+def test_a_run_that_fails_early_replaces_the_last_report_with_its_own(monkeypatch, tmp_path):
+    """A failed run must not leave the previous (green) report in place."""
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "summary.md").write_text("0 changed, 43 unchanged, 0 failed (an older run)")
+
+    def unresolvable(work, mode, packages):
+        raise drift.DriftError("making the candidate lock failed: transformers==99.0.0 ...")
+
+    monkeypatch.setattr(drift, "WORK_DIR", tmp_path / "work")
+    monkeypatch.setattr(drift, "candidate_lock", unresolvable)
+    status = drift.main(["--upgrade-package", "transformers==99.0.0", "--report-dir", str(report)])
+    assert status == 2
+    summary = (report / "summary.md").read_text()
+    assert "an older run" not in summary and "step candidate lock failed" in summary
+    assert json.loads((report / "drift.json").read_text())["exit_status"] == 2
+    assert "transformers==99.0.0" in (report / "index.html").read_text()

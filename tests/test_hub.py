@@ -43,6 +43,8 @@ def test_simulated_cache_is_what_huggingface_hub_reads(simulated_hf_home):
     result = run_python(code, hub.hub_environment(simulated_hf_home))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
+        "HuggingFaceTB/SmolLM2-135M-Instruct 12fd25f77366fa6b3b4b768ec3050bf629380bac "
+        "LlamaForCausalLM 8192 49152 LABEL_0",
         "distilbert/distilbert-base-uncased-finetuned-sst-2-english "
         "714eb0fa89d2f80546fda750413ed43d93601a13 DistilBertForSequenceClassification 512 30522 "
         "NEGATIVE",
@@ -60,7 +62,8 @@ def test_auto_profile_says_what_it_found_in_the_cache(simulated_hf_home):
     assert result.stdout.strip() == (
         "hub in the HuggingFace cache: openai-community/gpt2@607a30d783, "
         "google-bert/bert-base-uncased@86b5e09344, "
-        "distilbert/distilbert-base-uncased-finetuned-sst-2-english@714eb0fa89; to download: none"
+        "distilbert/distilbert-base-uncased-finetuned-sst-2-english@714eb0fa89, "
+        "HuggingFaceTB/SmolLM2-135M-Instruct@12fd25f773; to download: none"
     )
 
 
@@ -89,6 +92,16 @@ def test_every_example_renders_with_the_hub_profile(simulated_hf_home, tmp_path)
         in (work / "attention-shapes.txt").read_text()
     )
     assert "(0-11): 12 x GPT2Block(" in (work / "architecture-printout.txt").read_text()
+    # SmolLM2's simulated repository holds its real weights, in bfloat16 as on the hub: the
+    # hub render of the chat is a real answer, and its caption names the hub model.
+    answer = work / "chat-answer"
+    assert (
+        "chat, greedy: 'The capital of France is Paris.'" in answer.with_suffix(".txt").read_text()
+    )
+    assert (
+        "model: SmolLM2-135M-Instruct (135M parameters, HuggingFaceTB/SmolLM2-135M-Instruct)"
+        in answer.with_suffix(".md").read_text()
+    )
     assert (tmp_path / "repo" / "site" / "index.html").exists()
 
 

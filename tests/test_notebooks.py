@@ -129,7 +129,7 @@ def test_the_install_cell_pins_the_locked_libraries_the_code_imports():
     pins = lock.read_lock(lock.LOCK_DIR / lock.CPU_LOCK)
     expected = {
         "lecture": {"bertviz", "matplotlib", "torch", "transformers"},
-        "homework": {"matplotlib", "torch", "transformers"},
+        "homework": {"bertviz", "matplotlib", "torch", "transformers"},
     }
     for name in notebooks.TITLES:
         notebook = nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
@@ -195,7 +195,8 @@ def test_notebook_headings_have_words():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("homework", ["'The kitten found the cake' ->", "entropy per layer (bits)"]),
+        ("homework", ["'The kitten found the cake' ->", "entropy per layer (bits)",
+                      "chat, greedy: 'The capital of France is Paris.'"]),
         ("lecture", ["Token ids: [31053, 741, 273, 11, 3387", "Linear(in_features=768, "
                      "out_features=50257, bias=False)", "'label': 'POSITIVE'"]),
     ],
@@ -281,7 +282,8 @@ def fresh_kernel(tmp_path_factory) -> str:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("homework", ["decoder (124.4 M parameters)", "12 layers x 12 heads"]),
+        ("homework", ["decoder (134.5 M parameters): 30 layers x 9 heads",
+                      "12 layers x 12 heads"]),
         ("lecture", ["Token ids: [31053, 741, 273, 11, 3387", "all 12 blocks",
                      "Linear(in_features=768, out_features=50257, bias=False)",
                      "training: 100 steps", "'label': '"]),

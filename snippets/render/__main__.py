@@ -21,7 +21,7 @@ from snippets.render.workers import JobsError, check_jobs, default_jobs, parse_j
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m snippets.render",
-        description=__doc__,
+        description=__doc__.replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -48,7 +48,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=["float32", "bfloat16", "float16"],
         help="model dtype (only worth changing on a GPU)",
     )
-    parser.add_argument("--seed", type=int, default=mf.DEFAULT_SEED)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=mf.DEFAULT_SEED,
+        help=f"seed of Python, NumPy and torch before each example (default {mf.DEFAULT_SEED})",
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -140,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     if drift:
         print(f"render{' --check' * args.check}: {drift}", file=sys.stderr)
         return 1 if args.check else 2
+    from snippets.render.includes import site_include_problems
+
+    wrong = site_include_problems(examples)
+    if wrong and args.output_dir.resolve() == mf.GENERATED_DIR.resolve():
+        for problem in wrong:  # the pages and notebooks cannot be made; nothing is run
+            print(f"render{' --check' * args.check}: {problem}", file=sys.stderr)
+        return 2
     if args.check:
         settings = None
         if args.profile not in (None, "auto") and args.device not in (None, "auto"):
@@ -198,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
     orphans = any(p.kind == "orphaned" and p.name in mf.Manifest.read(args.output_dir).entries
                   for p in problems)  # fmt: skip
-    unselected_stale = sum(e not in selected for e in stale)
+    # (a draft's folder starts empty: what it does not select is not "stale")
+    unselected_stale = 0 if args.draft else sum(e not in selected for e in stale)
     if not to_render and not orphans:  # nothing to execute: torch is never imported
         removed = tidy_without_rendering(args.output_dir)
         if removed:
@@ -264,9 +277,12 @@ def write_report(path: Path, outcomes: list) -> None:
 
 def environment_problem() -> str:
     """One line when this environment cannot render what the lock promises: the lock is
-    missing, or installed packages differ from it (empty when all is well)."""
+    missing or older than ``pyproject.toml``, or installed packages differ from it (empty when
+    all is well)."""
     try:
         path = lock.active_lock()
+        if lock.PYPROJECT.is_file():
+            lock.check_lock_matches(path)  # a lock older than pyproject.toml
         drift = lock.environment_drift(lock.read_lock(path))
     except lock.LockError as error:
         return str(error)

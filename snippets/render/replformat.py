@@ -101,8 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             path.write_text(text, encoding="utf-8")
     if args.check and differ:
-        print(f"replformat: {len(differ)} lecture module(s) not formatted: "
-              f"{', '.join(map(str, differ))}; run `nox -s lint -- --fix`")  # fmt: skip
+        for path in differ:
+            text = (REPO_ROOT / path).read_text(encoding="utf-8")
+            blank = blank_lines_in_blocks(text)
+            where = (f"an empty line inside a block at line(s) {', '.join(map(str, blank))} "
+                     "(it would end the block pasted into Python's shell)" if blank
+                     else "ruff's format differs")  # fmt: skip
+            print(f"replformat: {path}: {where}")
+        print(f"replformat: {len(differ)} lecture module(s) not formatted; "
+              "run `nox -s lint -- --fix`")  # fmt: skip
         return 1
     verb = "checked" if args.check else f"{len(differ)} reformatted of"
     print(f"replformat: {verb} {len(lecture_modules())} lecture modules")

@@ -33,7 +33,8 @@
     let p = softmax(kept);
     let before = 0; // probability of the more likely tokens: keep a token while it is below p
     const nucleus = p.map((value, i) => {
-      const keep = kept[i] && (before < topP || i === 0);
+      // top-p 1 cuts nothing, as in transformers (a sum of rounded floats can reach 1 early)
+      const keep = kept[i] && (topP >= 1 || before < topP || i === 0);
       before += value;
       return keep;
     });
