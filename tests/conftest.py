@@ -1,9 +1,21 @@
-"""Shared fixtures: the offline profile's real tokenizers, encoder and SmolLM2, and a tiny random
-GPT-2."""
+"""Shared fixtures: the offline profile's real tokenizers, encoder and SmolLM2, a tiny random
+GPT-2, and the site built once per session."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """``mkdocs build --strict`` of the working tree, once per test session (about 5 s each
+    time it is saved). Tests read it; one that changes a site copies it first (test_pdf builds
+    its own, since printing adds the PDF and links it)."""
+    from tests.test_offline_site import build_site
+
+    return build_site(tmp_path_factory.mktemp("site") / "site")
 
 
 @pytest.fixture(scope="session")

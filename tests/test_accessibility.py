@@ -33,7 +33,6 @@ import pytest
 from snippets.render.pdf import find_chromium
 from tests import browser_check as bc
 from tests.figure_layout import DISPLAY_WIDTH_PX
-from tests.test_offline_site import build_site
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -103,9 +102,9 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="module")
-def site(chromium, tmp_path_factory) -> Path:
-    """The site, built afresh from the working tree."""
-    return build_site(tmp_path_factory.mktemp("a11y") / "site")
+def site(chromium, built_site: Path) -> Path:
+    """The site, built afresh from the working tree (once per session)."""
+    return built_site
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -161,16 +159,9 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def site(chromium, tmp_path_factory) -> Path:
-    """The site, built afresh from the working tree."""
-    out = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-        cwd=REPO,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        check=True,
-    )
-    return out
+def site(chromium, built_site: Path) -> Path:
+    """The site, built afresh from the working tree (once per session)."""
+    return built_site
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,14 @@ from bs4 import BeautifulSoup
 
 from snippets.render import bibliography
 from tests.link_check import check_site
-from tests.test_offline_site import REPO_ROOT, build_site
+from tests.test_offline_site import REPO_ROOT
 
 DOCS = REPO_ROOT / "docs"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    return build_site(tmp_path_factory.mktemp("links") / "site")
+def site(built_site):
+    return built_site
 
 
 def test_no_dead_link_anchor_or_duplicate_id(site):

@@ -5,6 +5,7 @@ profile's models (a simulated HuggingFace cache, no network)."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
 import json
 import re
@@ -191,17 +192,37 @@ def test_notebook_headings_have_words():
                     assert re.search(r"[A-Za-z]{2}", words), f"{name}: heading {line!r}"
 
 
+# What each notebook prints when it runs in a clone on the offline profile.
+OFFLINE_EXPECTED = {
+    "homework": ["'The kitten found the cake' ->", "entropy per layer (bits)",
+                 "chat, greedy: 'The capital of France is Paris.'"],
+    "lecture": ["Token ids: [31053, 741, 273, 11, 3387", "Linear(in_features=768, "
+                "out_features=50257, bias=False)", "'label': 'POSITIVE'"],
+}  # fmt: skip
+
+
+def run_side_by_side(clients: dict[str, NotebookClient]) -> None:
+    """Execute the notebooks at once, each in its own kernel process (one thread each, so two
+    cores run two notebooks in about the time of the longer one); a failure names its notebook.
+
+    Raises:
+        AssertionError: naming every notebook whose execution failed, with nbclient's error.
+    """
+
+    async def run_all() -> list:
+        return await asyncio.gather(
+            *(client.async_execute() for client in clients.values()), return_exceptions=True
+        )
+
+    results = dict(zip(clients, asyncio.run(run_all()), strict=True))
+    failed = {name: result for name, result in results.items() if isinstance(result, Exception)}
+    assert not failed, "\n\n".join(
+        f"{name}.ipynb failed:\n{error}" for name, error in failed.items()
+    )
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("homework", ["'The kitten found the cake' ->", "entropy per layer (bits)",
-                      "chat, greedy: 'The capital of France is Paris.'"]),
-        ("lecture", ["Token ids: [31053, 741, 273, 11, 3387", "Linear(in_features=768, "
-                     "out_features=50257, bias=False)", "'label': 'POSITIVE'"]),
-    ],
-)  # fmt: skip
-def test_notebook_runs_in_a_clone_offline(name: str, expected: list[str], monkeypatch):
+def test_notebooks_run_in_a_clone_offline(monkeypatch):
     """In a clone, LECTURE_PROFILE=offline: the offline profile's models, no network (pip
     finds the install cell's libraries installed)."""
     monkeypatch.setenv("LECTURE_PROFILE", "offline")
@@ -209,11 +230,17 @@ def test_notebook_runs_in_a_clone_offline(name: str, expected: list[str], monkey
         monkeypatch.setenv(variable, value)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    notebook = nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
-    client = NotebookClient(notebook, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(REPO)}})  # fmt: skip
-    client.execute()
-    assert_ran(notebook, expected)
+    notebooks_run = {
+        name: nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        for name in OFFLINE_EXPECTED
+    }
+    run_side_by_side({
+        name: NotebookClient(notebook, timeout=900, kernel_name="python3",
+                             resources={"metadata": {"path": str(REPO)}})
+        for name, notebook in notebooks_run.items()
+    })  # fmt: skip
+    for name, notebook in notebooks_run.items():
+        assert_ran(notebook, OFFLINE_EXPECTED[name], name)
 
 
 def outputs_text(notebook) -> str:
@@ -225,15 +252,15 @@ def outputs_text(notebook) -> str:
     return "\n".join(text)
 
 
-def assert_ran(notebook, expected: list[str]) -> None:
+def assert_ran(notebook, expected: list[str], name: str) -> None:
     """No cell failed, every fragment of ``expected`` was printed, a figure was shown."""
     joined = outputs_text(notebook)
     for fragment in expected:
-        assert fragment in joined
+        assert fragment in joined, f"{name}.ipynb did not print {fragment!r}"
     figures = [
         o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
     ]
-    assert figures, "the notebook's figures were not displayed"
+    assert figures, f"{name}.ipynb: the notebook's figures were not displayed"
 
 
 @pytest.fixture(scope="module")
@@ -278,30 +305,36 @@ def fresh_kernel(tmp_path_factory) -> str:
         yield "lecture-fresh"
 
 
+# What each notebook prints when it runs alone, on the hub models (random weights of the real
+# sizes: no text of theirs can be expected).
+HUB_EXPECTED = {
+    "homework": ["decoder (134.5 M parameters): 30 layers x 9 heads", "12 layers x 12 heads"],
+    "lecture": ["Token ids: [31053, 741, 273, 11, 3387", "all 12 blocks",
+                "Linear(in_features=768, out_features=50257, bias=False)",
+                "training: 100 steps", "'label': '"],
+}  # fmt: skip
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("homework", ["decoder (134.5 M parameters): 30 layers x 9 heads",
-                      "12 layers x 12 heads"]),
-        ("lecture", ["Token ids: [31053, 741, 273, 11, 3387", "all 12 blocks",
-                     "Linear(in_features=768, out_features=50257, bias=False)",
-                     "training: 100 steps", "'label': '"]),
-    ],
-)  # fmt: skip
-def test_notebook_runs_without_a_clone_on_the_hub_models(name, expected, fresh_kernel, tmp_path):
-    """Downloaded alone: run in a folder of its own by a kernel of the fresh environment, it
-    loads GPT-2, BERT and DistilBERT by hub id at their pinned revisions (random weights of
-    the real sizes, from the simulated cache). The tiny GPT-2 it would train (a minute or
-    two) is put in its folder first, as the offline profile made it with the same code."""
-    trained = [role for role in ROLES.values() if role.hub_id is None]
-    for role in trained:
-        (tmp_path / role.name).symlink_to(checkpoint(role.name, "offline").name_or_path)
-    notebook = nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
-    client = NotebookClient(notebook, timeout=900, kernel_name=fresh_kernel,
-                            resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
-    client.execute()
-    assert_ran(notebook, expected)
+def test_notebooks_run_without_a_clone_on_the_hub_models(fresh_kernel, tmp_path):
+    """Downloaded alone: run in a folder of its own by a kernel of the fresh environment, each
+    notebook loads GPT-2, BERT, DistilBERT and SmolLM2 by hub id at their pinned revisions
+    (random weights of the real sizes, from the simulated cache). The tiny GPT-2 it would train
+    (a minute or two) is put in its folder first, as the offline profile made it with the same
+    code."""
+    notebooks_run, clients = {}, {}
+    for name in HUB_EXPECTED:
+        folder = tmp_path / name
+        folder.mkdir()
+        for role in (role for role in ROLES.values() if role.hub_id is None):
+            (folder / role.name).symlink_to(checkpoint(role.name, "offline").name_or_path)
+        notebook = nbformat.read(notebooks.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        notebooks_run[name] = notebook
+        clients[name] = NotebookClient(notebook, timeout=900, kernel_name=fresh_kernel,
+                                       resources={"metadata": {"path": str(folder)}})  # fmt: skip
+    run_side_by_side(clients)
+    for name, notebook in notebooks_run.items():
+        assert_ran(notebook, HUB_EXPECTED[name], name)
 
 
 def test_a_second_check_with_unchanged_inputs_builds_nothing(monkeypatch, tmp_path):

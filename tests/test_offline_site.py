@@ -193,9 +193,9 @@ def build_site(dest: Path) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    return build_site(tmp_path_factory.mktemp("offline") / "site")
+@pytest.fixture(scope="module")
+def site(built_site: Path) -> Path:
+    return built_site
 
 
 # --- the auditor itself, on small strings ---------------------------------------------------

@@ -44,7 +44,7 @@ WORK_DIR = REPO_ROOT / ".nox" / "drift"
 REPORT_DIR = REPO_ROOT / "dist" / "drift"
 # What runs in the candidate environment besides the render: the pages' doctests (Sybil) and the
 # notebooks, top to bottom.
-TESTS = ("docs", "tests/test_notebooks.py", "-k", "column or test_notebook_runs")
+TESTS = ("docs", "tests/test_notebooks.py", "-k", "column or test_notebooks_run")
 
 
 class DriftError(RuntimeError):
