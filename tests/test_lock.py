@@ -85,7 +85,10 @@ def test_drift_names_the_packages_first_that_shape_outputs_and_both_fixes():
     ]  # torch's build label is not a version; what is absent or unlocked does not count
     message = lock.drift_message(drift, lock.LOCK_DIR / lock.CPU_LOCK)
     assert message.index("transformers 5.25.0 (locked 5.24.0)") < message.index("idna")
-    assert "nox -s tests" in message and "nox -s drift" in message and "\n" not in message
+    assert "nox -s tests" in message and "\n" not in message
+    assert message.endswith(
+        "`nox -s drift -- --upgrade-package transformers==5.25.0 --upgrade-package idna==3.11`"
+    )
 
 
 def _fake_distribution(folder: Path, name: str, version: str) -> None:

@@ -250,17 +250,21 @@ FIRST = (
 
 def drift_message(drift: list[Drift], lock: Path) -> str:
     """One line: which packages differ from ``lock`` (the output-shaping libraries first) and
-    the two commands that fix it."""
+    the two commands that fix it (the drift run tries the installed versions of the first three,
+    without their build labels)."""
     drift = sorted(
         drift, key=lambda d: (FIRST.index(d.name) if d.name in FIRST else len(FIRST), d.name)
     )
     shown = ", ".join(str(d) for d in drift[:6]) + (
         f" and {len(drift) - 6} more" * (len(drift) > 6)
     )
+    try_them = " ".join(
+        f"--upgrade-package {d.name}=={public_version(d.installed)}" for d in drift[:3]
+    )
     return (
         f"the installed environment differs from the lock {_show(lock)}: {shown}. Install the "
-        "lock (every nox session does: `nox -s tests`, `nox -s render`), or see what the newer "
-        "versions change with `nox -s drift`"
+        "lock (every nox session does: `nox -s tests`, `nox -s render`), or see what the "
+        f"installed versions would change with `nox -s drift -- {try_them}`"
     )
 
 
