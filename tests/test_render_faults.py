@@ -204,6 +204,37 @@ def test_render_check_answers_for_the_notebooks_too(tmp_path: Path):
     assert run("snippets.render.notebooks", "--check").returncode == 0
 
 
+def test_an_output_on_a_page_but_not_rendered_yet_is_what_render_makes(tmp_path: Path):
+    """A page includes an output of a known example whose file is missing (a new example, or
+    one deleted): ``--check`` lists it as missing, ``render`` makes it (byte-identical to the
+    committed one), and only the site's build calls the include wrong."""
+    from snippets.render.hub import copy_working_tree
+
+    copy = tmp_path / "repo"
+    copy_working_tree(copy)
+    output = copy / "docs" / "generated" / "history-timeline.md"
+    committed = output.read_bytes()
+    output.unlink()
+    env = {**os.environ, "LECTURE_CACHE": str(tmp_path / "cache")}
+
+    def run(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "snippets.render", *arguments], cwd=copy,
+                              env=env, capture_output=True, text=True)  # fmt: skip
+
+    check = run("--check")
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "missing  history-timeline: asset missing" in check.stdout
+    rendered = run("--profile", "offline", "--device", "cpu", "--quiet")
+    assert rendered.returncode == 0, rendered.stderr
+    assert "render: 1 executed" in rendered.stderr and output.read_bytes() == committed
+    output.unlink()
+    problem = subprocess.run(
+        [sys.executable, "-c", "from snippets.render.includes import site_include_problems as p;"
+         " print(p())"], cwd=copy, env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "history-timeline has not been rendered yet: run `nox -s render`" in problem
+
+
 def site_markdown(base: Path):
     """A Markdown converter with the site's extensions as mkdocs.yml configures them (includes
     resolved in ``base``), and abbreviations and emoji, which a later page may turn on."""

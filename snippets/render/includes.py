@@ -19,19 +19,30 @@ GENERATED = "docs/generated/"
 
 
 def include_problems(
-    markdown: str, page: str, root: Path, examples: list | None = None
+    markdown: str,
+    page: str,
+    root: Path,
+    examples: list | None = None,
+    require_rendered: bool = True,
 ) -> list[str]:
     """One line per include of ``markdown`` (the page ``page``) that cannot be expanded.
 
     Args:
-        examples: the discovered examples (default: discovered now).
+        examples: the discovered examples (default: discovered once, if the page includes an
+            output).
+        require_rendered: an output of a known example that is not rendered yet is a problem
+            (the site's build); the render, which is about to make it, passes False.
     """
     problems = []
     for target in INCLUDE.findall(markdown):
         path, _, section = target.partition(":")
         if path.startswith(GENERATED) and path.endswith(".md"):
+            if examples is None:
+                from snippets.render.examples import discover_examples
+
+                examples = discover_examples()
             example_id = path.removeprefix(GENERATED).removesuffix(".md")
-            problem = _output_problem(example_id, root, examples)
+            problem = _output_problem(example_id, root, examples, require_rendered)
         elif not (root / path).is_file():
             problem = f"there is no file {path}"
         elif section:
@@ -51,8 +62,9 @@ def include_problems(
     return problems
 
 
-def site_include_problems(examples: list | None = None) -> list[str]:
-    """The include problems of every page of the site's navigation (``mkdocs.yml``)."""
+def site_include_problems(examples: list | None = None, require_rendered: bool = True) -> list[str]:
+    """The include problems of every page of the site's navigation (``mkdocs.yml``); see
+    :func:`include_problems` for the arguments."""
     from snippets.render.notebooks import CONFIG, nav_pages
 
     docs = CONFIG.parent / "docs"
@@ -61,17 +73,21 @@ def site_include_problems(examples: list | None = None) -> list[str]:
         for page in nav_pages()
         if (docs / page).is_file()
         for problem in include_problems(
-            (docs / page).read_text(encoding="utf-8"), f"docs/{page}", CONFIG.parent, examples
+            (docs / page).read_text(encoding="utf-8"),
+            f"docs/{page}",
+            CONFIG.parent,
+            examples,
+            require_rendered,
         )
     ]
 
 
-def _output_problem(example_id: str, root: Path, found: list | None) -> str:
-    from snippets.render.examples import discover_examples, id_of
+def _output_problem(example_id: str, root: Path, found: list, require_rendered: bool) -> str:
+    from snippets.render.examples import id_of
 
-    examples = {e.id: e for e in (discover_examples() if found is None else found)}
+    examples = {e.id: e for e in found}
     if example_id in examples:
-        if (root / GENERATED / f"{example_id}.md").is_file():
+        if not require_rendered or (root / GENERATED / f"{example_id}.md").is_file():
             return ""
         return f"the example {example_id} has not been rendered yet: run `nox -s render`"
     rule = (
