@@ -586,3 +586,8 @@ def test_a_draft_render_draws_a_figure_before_its_alt_text(monkeypatch, tmp_path
     assert cli.main([*common, "--output-dir", str(tmp_path / "real")]) == 1
     assert "MissingAltTextError" in capsys.readouterr().err
     assert not (tmp_path / "real" / "fake-figure.png").exists()
+    # the draft's leniency is an argument of that render, not left behind in the process
+    assert cli.main(["--draft", *common, "--output-dir", str(tmp_path / "draft")]) == 0
+    settings = mf.RenderSettings("offline", "cpu", 1234, "float32")
+    outcomes, _ = render([example], [example], settings, tmp_path / "direct", progress=False)
+    assert outcomes[0].status == "failed" and "MissingAltTextError" in outcomes[0].error

@@ -222,12 +222,15 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(["cached"] * len(examples), unselected_stale), file=sys.stderr)
         write_notebooks(args.output_dir)
         return 0
-    from snippets.render import execute
-
-    execute.ALT_TEXT_REQUIRED = not args.draft
     try:
         outcomes, store = render(
-            examples, to_render, settings, args.output_dir, progress=not args.quiet, jobs=jobs
+            examples,
+            to_render,
+            settings,
+            args.output_dir,
+            progress=not args.quiet,
+            jobs=jobs,
+            require_alt=not args.draft,
         )
     except ModelUnavailableError as error:
         print(f"render: {error}", file=sys.stderr)
@@ -313,7 +316,7 @@ def notebook_problems(output_dir: Path) -> list[mf.Problem]:
         return [mf.Problem("stale", folder, f"cannot be made: {error.args[0]}")]
     problems = [mf.Problem("stale", str(path.relative_to(mf.REPO_ROOT)), reason)
                 for path in stale]  # fmt: skip
-    for leftover in sorted(notebooks.NOTEBOOK_DIR.glob(".*.tmp")):
+    for leftover in mf.leftovers(notebooks.NOTEBOOK_DIR):
         name = str(leftover.relative_to(mf.REPO_ROOT))
         problems.append(mf.Problem("orphaned", name, mf.LEFTOVER_REASON))
     return problems
@@ -325,10 +328,9 @@ def write_notebooks(output_dir: Path) -> None:
     if is_site_output(output_dir):
         from snippets.render import notebooks
         from snippets.render.render_lock import render_lock
-        from snippets.render.runner import remove_leftovers
 
         with render_lock(output_dir):  # one render at a time writes them, too
-            remove_leftovers(notebooks.NOTEBOOK_DIR)
+            mf.remove_leftovers(notebooks.NOTEBOOK_DIR)
             notebooks.main([])
 
 

@@ -43,11 +43,6 @@ MAX_TEXT_OUTPUT = 100_000
 THREAD_GRACE_SECONDS = 0.5
 
 
-# A draft render (``render --draft``, into dist/draft/) draws figures before their alt text is
-# written, so that it can be written while looking at them; every other render requires it.
-ALT_TEXT_REQUIRED = True
-
-
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) so outputs repeat."""
     import numpy as np
@@ -71,10 +66,17 @@ def _failure_location(example: Example, error: BaseException) -> str:
 
 
 def execute(
-    example: Example, store: ModelStore, seed: int, warned: list[str] | None = None
+    example: Example,
+    store: ModelStore,
+    seed: int,
+    warned: list[str] | None = None,
+    require_alt: bool = True,
 ) -> Captured:
     """Run one example and capture what it prints (stdout and stderr), warns, returns and
-    draws. The warnings it emitted are appended to ``warned`` (also when it fails).
+    draws. The warnings it emitted are appended to ``warned`` (also when it fails). A figure
+    or view needs its alt text unless ``require_alt`` is False (a draft render, ``render
+    --draft`` into dist/draft/: the figure is drawn so that its alt text can be written while
+    looking at it).
 
     It may return nothing, a matplotlib figure, an HTML view (bertviz), a string (shown as
     text), or a dict or list (data: ``<id>.json``, and a JSON data island on the page for a
@@ -145,7 +147,7 @@ def execute(
         )
     plt.close("all")
     drawn = captured.png is not None or captured.html is not None
-    if drawn and ALT_TEXT_REQUIRED and len(example.alt) < MIN_ALT_TEXT:
+    if drawn and require_alt and len(example.alt) < MIN_ALT_TEXT:
         raise MissingAltTextError(
             f"it draws a figure or view, and docs/alt-text.toml has no alt text of at least "
             f'{MIN_ALT_TEXT} characters for it: add [{example.id}] alt = "what it shows"'
@@ -224,8 +226,8 @@ class Result:
     warnings: list[str] = field(default_factory=list)  # what it warned, declared or not
 
 
-def run_example(example: Example, store: ModelStore, seed: int) -> Result:
-    """Load the example's models (outside its timing), execute it, time it.
+def run_example(example: Example, store: ModelStore, seed: int, require_alt: bool = True) -> Result:
+    """Load the example's models (outside its timing), execute it (:func:`execute`), time it.
 
     Raises:
         ModelUnavailableError: a model it needs cannot be had (no example could run); any
@@ -236,7 +238,7 @@ def run_example(example: Example, store: ModelStore, seed: int) -> Result:
         for role in example.roles:
             store.get(role)
         start = time.perf_counter()
-        captured = execute(example, store, seed, warned)
+        captured = execute(example, store, seed, warned, require_alt)
     except ModelUnavailableError:
         raise
     except KeyboardInterrupt as error:

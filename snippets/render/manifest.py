@@ -61,6 +61,35 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         raise
 
 
+# What :func:`atomic_write` leaves when its process is killed between writing and renaming.
+LEFTOVER_PATTERN = ".*.tmp"
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """The unfinished writes (``.<name>.<random>.tmp``) that a killed render left in ``folder``."""
+    return sorted(folder.glob(LEFTOVER_PATTERN))
+
+
+def remove_leftovers(folder: Path) -> list[str]:
+    """Delete :func:`leftovers` of ``folder``; returns their names. Call it holding the render
+    lock (:mod:`snippets.render.render_lock`): another render's files are not leftovers while it
+    runs."""
+    removed = []
+    for leftover in leftovers(folder):
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover.name)
+    return removed
+
+
+def owned_files(entries: dict) -> set[str]:
+    """The file names of an outputs folder that its manifest accounts for: every entry's
+    outputs, the manifest itself and the timings."""
+    return {name for entry in entries.values() for name in entry.outputs} | {
+        MANIFEST_NAME,
+        TIMINGS_NAME,
+    }
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -436,10 +465,10 @@ def _check(
         problems.append(
             Problem("orphaned", example_id, "in the manifest but no such example in snippets/")
         )
-    owned = {name for e in entries.values() for name in e.outputs}
-    owned |= {MANIFEST_NAME, TIMINGS_NAME}
+    owned = owned_files(entries)
+    unfinished = {path.name for path in leftovers(generated)}
     for name in sorted(present):
-        if name.startswith(".") and name.endswith(".tmp"):
+        if name in unfinished:
             problems.append(Problem("orphaned", name, LEFTOVER_REASON))
         elif name not in owned and not name.startswith(".") and (generated / name).is_file():
             problems.append(Problem("orphaned", name, "file that no example produced"))

@@ -51,6 +51,7 @@ def render(
     generated: Path = mf.GENERATED_DIR,
     progress: bool = True,
     jobs: int = 1,
+    require_alt: bool = True,
 ) -> tuple[list[Outcome], ModelStore]:
     """Execute ``to_render`` and update assets and manifest after each success.
 
@@ -63,6 +64,8 @@ def render(
             exists), the models are loaded first and the examples run in ``jobs`` forked
             worker processes that share them (:mod:`snippets.render.workers`); this process
             writes the assets as results come.
+        require_alt: a figure or view without its alt text fails its example (False: a draft
+            render, see :func:`snippets.render.execute.execute`).
 
     Raises:
         JobsError: ``jobs`` is below 1, or above 1 where workers cannot be forked.
@@ -73,7 +76,7 @@ def render(
     check_jobs(jobs, settings.device)
     check_writable(generated)
     with render_lock(generated), noticing_interrupts():
-        return _render_locked(examples, to_render, settings, generated, progress, jobs)
+        return _render_locked(examples, to_render, settings, generated, progress, jobs, require_alt)
 
 
 def check_writable(folder: Path) -> None:
@@ -95,26 +98,12 @@ def check_writable(folder: Path) -> None:
         ) from None
 
 
-def remove_leftovers(generated: Path) -> list[str]:
-    """Delete the unfinished writes (``.<name>.<random>.tmp``, see
-    :func:`snippets.render.manifest.atomic_write`) that a killed render left in ``generated``;
-    returns their names. Call it holding the render lock: another render's files are not
-    leftovers while it runs."""
-    removed = []
-    for leftover in generated.glob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
-        removed.append(leftover.name)
-    return sorted(removed)
-
-
 def tidy_without_rendering(generated: Path) -> list[str]:
     """What a render with nothing to execute does to ``generated``: remove what a killed render
-    left (:func:`remove_leftovers`) if no other render holds the lock (one that does removes
-    them itself). Returns the names removed."""
-    if not generated.is_dir():
-        return []
+    left (:func:`snippets.render.manifest.remove_leftovers`) if no other render holds the lock
+    (one that does removes them itself). Returns the names removed."""
     with render_lock(generated, wait=False) as held:
-        return remove_leftovers(generated) if held else []
+        return mf.remove_leftovers(generated) if held else []
 
 
 def _render_locked(
@@ -124,12 +113,13 @@ def _render_locked(
     generated: Path,
     progress: bool,
     jobs: int,
+    require_alt: bool,
 ) -> tuple[list[Outcome], ModelStore]:
     from tqdm import tqdm
 
     manifest = mf.Manifest.read(generated)
     versions, installed = mf.locked_versions(), mf.library_versions()
-    remove_leftovers(generated)
+    mf.remove_leftovers(generated)
     timings = mf.read_json(generated / mf.TIMINGS_NAME, {})
     timings.setdefault("examples", {})
     timings.setdefault("model_loads", {})
@@ -140,9 +130,11 @@ def _render_locked(
     quiet_libraries()
     label = device_label(settings.device)
     if jobs > 1 and len(to_render) > 1:
-        results = execute_in_workers(to_render, store, settings.seed, jobs, timings["examples"])
+        results = execute_in_workers(
+            to_render, store, settings.seed, jobs, timings["examples"], require_alt
+        )
     else:
-        results = (run_example(example, store, settings.seed) for example in to_render)
+        results = (run_example(example, store, settings.seed, require_alt) for example in to_render)
     done: dict[str, Outcome] = {}
     with tqdm(total=len(to_render), desc="render", unit="example", disable=not progress,
               file=sys.stderr) as bar:  # fmt: skip
@@ -191,6 +183,7 @@ def execute_in_workers(
     seed: int,
     jobs: int,
     last_seconds: dict[str, float],
+    require_alt: bool = True,
 ) -> Iterator[Result]:
     """Execute ``examples`` in ``jobs`` forked processes (:func:`workers.run_forked`), longest
     first by ``last_seconds`` (the last render's timings) so that no worker is left with a long
@@ -216,7 +209,9 @@ def execute_in_workers(
         except Exception:  # the store keeps the error: each example of the role fails with it
             pass
     order = sorted(examples, key=lambda e: -last_seconds.get(e.id, 0.0))
-    for index, result in run_forked(lambda i: run_example(order[i], store, seed), len(order), jobs):
+    for index, result in run_forked(
+        lambda i: run_example(order[i], store, seed, require_alt), len(order), jobs
+    ):
         if isinstance(result, ProcessDied):
             example = order[index]
             error = (f"{example.id} ({example.path}:{example.line}): its process ended before "
