@@ -161,6 +161,39 @@ def test_accept_refuses_when_anything_failed(renders, tmp_path: Path):
     assert manifest.read_bytes() == text
 
 
+def test_an_accept_that_fails_after_adopting_the_outputs_says_what_it_changed(
+    renders, monkeypatch, capsys, tmp_path: Path
+):
+    """Rewriting the notebooks fails after the outputs were adopted: the message says that
+    docs/generated/ holds the candidate and how to undo it, and locks/ is left as it was."""
+    import shutil
+
+    before, after, _ = renders
+    (after / mf.TIMINGS_NAME).write_text("{}\n")
+    clean = drift.Drift("t", "newest", [], compare_renders(before, after, {}), [],
+                        {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
+    assert not clean.failed
+    site, candidate, committed = tmp_path / "generated", tmp_path / "candidate", tmp_path / "locks"
+    shutil.copytree(before, site)
+    real_locks = drift.lock.LOCK_DIR
+    shutil.copytree(real_locks, committed)
+    candidate.mkdir()
+    for name in drift.lock.LOCK_FILES:
+        (candidate / name).write_text("# the candidate lock\n")
+    monkeypatch.setattr(mf, "GENERATED_DIR", site)
+    monkeypatch.setattr(drift.lock, "LOCK_DIR", committed)
+    monkeypatch.setattr(drift, "run", lambda *a, **k: (clean, candidate, after, Path("/bin/false")))
+    assert drift.main(["--accept", "--report-dir", str(tmp_path / "report")]) == 2
+    err = capsys.readouterr().err
+    assert "rewriting the notebooks failed (exit 1)" in err
+    assert "docs/generated/ holds the candidate's outputs, locks/ is unchanged" in err
+    assert "`git checkout docs/generated docs/notebooks` undoes it" in err
+    assert (site / "text.txt").read_bytes() == (after / "text.txt").read_bytes()
+    assert not (site / "fails.txt").exists()  # no example of the candidate writes it
+    for name in drift.lock.LOCK_FILES:
+        assert (committed / name).read_bytes() == (real_locks / name).read_bytes()
+
+
 def test_a_failed_step_is_reported_with_what_was_kept(monkeypatch, capsys):
     def no_network(*args, **kwargs):
         raise drift.DriftError(

@@ -535,28 +535,33 @@ def write_report(drift: Drift, report_dir: Path = REPORT_DIR) -> None:
 def accept(drift: Drift, locks: Path, generated: Path, python: Path) -> None:
     """Adopt the candidate: its outputs into ``docs/generated/`` (each file atomically, the
     manifest last, files no example writes any more removed), the notebooks rewritten, then
-    its lock files into ``locks/``.
+    its lock files into ``locks/``; holding the render lock, so no render writes in between.
 
     Raises:
-        DriftError: something failed in the run (nothing is adopted).
+        DriftError: something failed in the run (nothing is adopted), or rewriting the
+            notebooks failed (the outputs are adopted, the lock is not: the message says so).
     """
+    from snippets.render.render_lock import render_lock
+
     if drift.failed:
         raise DriftError("refusing to accept: something failed (see the report); nothing adopted")
     target = mf.GENERATED_DIR
     new = mf.Manifest.read(generated)
-    keep = {name for entry in new.entries.values() for name in entry.outputs}
-    for name in sorted(keep) + [mf.TIMINGS_NAME]:
-        mf.atomic_write(target / name, (generated / name).read_bytes())
-    for path in target.iterdir():
-        if (
-            path.is_file()
-            and not path.name.startswith(".")
-            and path.name not in (keep | {mf.MANIFEST_NAME, mf.TIMINGS_NAME})
-        ):
-            path.unlink()
-    mf.atomic_write(target / mf.MANIFEST_NAME, (generated / mf.MANIFEST_NAME).read_bytes())
-    env = environment_for(python, locks)
-    _run("rewriting the notebooks", [str(python), "-m", "snippets.render.notebooks"], env=env)
+    owned = mf.owned_files(new.entries)
+    with render_lock(target):
+        for name in sorted(owned - {mf.MANIFEST_NAME}):
+            mf.atomic_write(target / name, (generated / name).read_bytes())
+        for path in target.iterdir():
+            if path.is_file() and not path.name.startswith(".") and path.name not in owned:
+                path.unlink()
+        mf.atomic_write(target / mf.MANIFEST_NAME, (generated / mf.MANIFEST_NAME).read_bytes())
+        env = environment_for(python, locks)
+        try:
+            _run("rewriting the notebooks", [str(python), "-m", "snippets.render.notebooks"],
+                 env=env)  # fmt: skip
+        except DriftError as error:
+            error.adopted = True
+            raise
     for name in lock.LOCK_FILES:
         mf.atomic_write(lock.LOCK_DIR / name, (locks / name).read_bytes())
 
@@ -602,9 +607,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drift: {drift.verdict()}", file=sys.stderr)
         print(f"drift: report in {args.report_dir / 'index.html'} and summary.md", file=sys.stderr)
         if args.accept:
-            if drift.failed:
-                print(f"drift: refusing to accept: something failed; {untouched}", file=sys.stderr)
-                return 2
             accept(drift, locks, generated, python)
             print(
                 "drift: accepted: docs/generated/, docs/notebooks/ and locks/ now hold the "
@@ -613,6 +615,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         return drift.exit_status
     except DriftError as error:
+        if getattr(error, "adopted", False):
+            untouched = ("docs/generated/ holds the candidate's outputs, locks/ is unchanged: "
+                         "`git checkout docs/generated docs/notebooks` undoes it")  # fmt: skip
         print(f"drift: {error}\ndrift: {untouched}", file=sys.stderr)
         failed = getattr(error, "drift", None)
         if failed is not None:  # the report of this run says what failed, not the last one's
