@@ -194,6 +194,23 @@ def test_an_accept_that_fails_after_adopting_the_outputs_says_what_it_changed(
         assert (committed / name).read_bytes() == (real_locks / name).read_bytes()
 
 
+def test_accept_with_nothing_new_adopts_nothing(renders, monkeypatch, capsys, tmp_path: Path):
+    """The committed lock and no output changed: --accept writes nothing (a re-render's new
+    timings are no reason for a pull request)."""
+    before, _, _ = renders
+    same = drift.Drift("t", "locked", [], compare_renders(before, before, {}), [],
+                       {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
+    assert same.exit_status == 0
+
+    def adopt(*args):
+        raise AssertionError("accepted although nothing is new")
+
+    monkeypatch.setattr(drift, "accept", adopt)
+    monkeypatch.setattr(drift, "run", lambda *a, **k: (same, tmp_path, before, Path("python")))
+    assert drift.main(["--locked", "--accept", "--report-dir", str(tmp_path / "report")]) == 0
+    assert "nothing to adopt: the candidate lock is the committed one" in capsys.readouterr().err
+
+
 def test_a_failed_step_is_reported_with_what_was_kept(monkeypatch, capsys):
     def no_network(*args, **kwargs):
         raise drift.DriftError(

@@ -606,13 +606,19 @@ def main(argv: list[str] | None = None) -> int:
         write_report(drift, args.report_dir)
         print(f"drift: {drift.verdict()}", file=sys.stderr)
         print(f"drift: report in {args.report_dir / 'index.html'} and summary.md", file=sys.stderr)
-        if args.accept:
+        # the candidate lock is the committed one and no output changed: re-adopting the same
+        # render would only churn timings.json (and the weekly job's pull request)
+        nothing_new = drift.exit_status == 0 and not drift.versions
+        if args.accept and not nothing_new:
             accept(drift, locks, generated, python)
             print(
                 "drift: accepted: docs/generated/, docs/notebooks/ and locks/ now hold the "
                 "candidate; install it with any nox session, then commit",
                 file=sys.stderr,
             )
+        elif args.accept:
+            print("drift: nothing to adopt: the candidate lock is the committed one and no "
+                  "output changed", file=sys.stderr)  # fmt: skip
         return drift.exit_status
     except DriftError as error:
         if getattr(error, "adopted", False):
