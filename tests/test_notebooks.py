@@ -344,7 +344,7 @@ def test_a_second_check_with_unchanged_inputs_builds_nothing(monkeypatch, tmp_pa
     assert notebooks.main(["--check"]) == 0  # builds both and records their inputs' digest
     assert (tmp_path / "notebooks-fresh.txt").read_text() == notebooks.inputs_digest()
 
-    def fail(name, config_path=None):
+    def fail(name, config_path=None, pages_of=None):
         raise AssertionError("built although nothing changed")
 
     monkeypatch.setattr(notebooks, "build", fail)

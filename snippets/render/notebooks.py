@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import inspect
 import re
 import sys
 from dataclasses import dataclass
@@ -172,14 +173,6 @@ def install_cell(requirements: list[str]) -> str:
 # --- The models -----------------------------------------------------------------------------
 
 
-def _takes(function: Any, parameter: str) -> bool:
-    """Whether a function of the package has a parameter called ``parameter`` (read from its
-    source: nothing is imported)."""
-    node = package_modules()[function.__module__].nodes[function.__name__]
-    arguments = node.args
-    return parameter in [a.arg for a in (*arguments.args, *arguments.kwonlyargs)]
-
-
 def _checkpoint_entry(role: Role) -> str:
     """One entry of the notebook's ``CHECKPOINTS``: the hub id and its pinned revision, or the
     folder that the notebook trains (a role without a hub model)."""
@@ -225,7 +218,7 @@ def models_cell(roles: list[str], config_path: Path = CONFIG) -> str:
 def loading_code(role: Role) -> str:
     """The lines that load a role (after its loader, and its training function and inputs,
     are defined)."""
-    device = ", device=device" if _takes(role.loader, "device") else ""
+    device = ", device=device" if role.loader_takes_device else ""
     load = f'{role.name} = {role.loader.__name__}(*checkpoint("{role.name}"){device})'
     if role.hub_id is not None:
         return load
@@ -235,7 +228,8 @@ def loading_code(role: Role) -> str:
             "snippets/profiles.py: a notebook outside a clone cannot make it"
         )
     inputs = "".join(f", {name}" for name in role.train_inputs)
-    train_device = ", device=device" if _takes(role.train, "device") else ""
+    takes_device = "device" in inspect.signature(role.train).parameters
+    train_device = ", device=device" if takes_device else ""
     return (
         f"# {role.name} has no hub model: the notes train it (a minute or two on a laptop's\n"
         "# CPU), once, into a folder; the offline profile has it made already\n"
@@ -317,10 +311,10 @@ class Scope:
 # --- The notebook ---------------------------------------------------------------------------
 
 
-def _shown_on(config_path: Path) -> dict[str, str]:
+def _shown_on(pages_of: dict[str, list[Page]]) -> dict[str, str]:
     """``{syntax tree of a top-level statement: the first page that shows it}``."""
     shown: dict[str, str] = {}
-    for pages in notebook_pages(config_path).values():
+    for pages in pages_of.values():
         for page in pages:
             for block in (i for i in page.items if isinstance(i, CodeBlock)):
                 for node in ast.parse(block.code).body:
@@ -331,10 +325,10 @@ def _shown_on(config_path: Path) -> dict[str, str]:
 class _Builder:
     """Accumulates the cells of one notebook."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, pages_of: dict[str, list[Page]]) -> None:
         self.modules = package_modules()
         self.scope = Scope(self.modules)
-        self.shown_on = _shown_on(config_path)
+        self.shown_on = _shown_on(pages_of)
         self.cells: list[tuple[str, str]] = []  # (cell type, source)
         self.loaded: list[str] = []
 
@@ -381,8 +375,13 @@ class _Builder:
         self.cells.append(("code", f"{example.function}({', '.join(example.parameters)})"))
 
 
-def build(name: str, config_path: Path = CONFIG) -> Any:
+def build(
+    name: str, config_path: Path = CONFIG, pages_of: dict[str, list[Page]] | None = None
+) -> Any:
     """The notebook ``name`` (``lecture`` or ``homework``).
+
+    Args:
+        pages_of: :func:`notebook_pages` of ``config_path``, when the caller has read them.
 
     Raises:
         KeyError: a page includes the output of an example that does not exist, or the code
@@ -390,9 +389,10 @@ def build(name: str, config_path: Path = CONFIG) -> Any:
     """
     import nbformat
 
+    pages_of = notebook_pages(config_path) if pages_of is None else pages_of
     examples: dict[str, Example] = {e.id: e for e in discover_examples()}
-    builder = _Builder(config_path)
-    for page in notebook_pages(config_path)[name]:
+    builder = _Builder(pages_of)
+    for page in pages_of[name]:
         builder.cells.append(("markdown", f"## {page.title}"))
         for item in page.items:
             if isinstance(item, CodeBlock):
@@ -473,55 +473,71 @@ def _stamp() -> Path:
     return cache_dir() / "notebooks-fresh.txt"
 
 
-def stale_notebooks() -> list[Path]:
-    """The notebooks on disk that differ from what the pages and examples give now (what
-    ``python -m snippets.render --check`` reports); writes nothing. Nothing is built when the
-    digest of their inputs is the one the last run that found them fresh recorded.
+def _known_fresh(digest: str) -> bool:
+    """Whether ``digest`` (:func:`inputs_digest`) is the one the last run that found the
+    notebooks fresh recorded: then they are, and nothing needs building."""
+    stamp = _stamp()
+    return stamp.exists() and stamp.read_text(encoding="utf-8") == digest
+
+
+def _record_fresh(digest: str) -> None:
+    stamp = _stamp()
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(stamp, digest)
+
+
+def _differing(digest: str) -> dict[Path, str]:
+    """``{notebook path: the text the pages and examples give now}`` of the notebooks on disk
+    that differ from it (the pages are read once for both); records ``digest`` when none does.
 
     Raises:
         KeyError: a page includes the output of an example that does not exist.
     """
-    stamp = _stamp()
-    if stamp.exists() and stamp.read_text(encoding="utf-8") == inputs_digest():
-        return []
-    stale = []
+    pages_of = notebook_pages()
+    differing = {}
     for name in TITLES:
         path = NOTEBOOK_DIR / f"{name}.ipynb"
-        if not path.exists() or path.read_text(encoding="utf-8") != text_of(build(name)):
-            stale.append(path)
-    return stale
+        text = text_of(build(name, pages_of=pages_of))
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            differing[path] = text
+    if not differing:
+        _record_fresh(digest)
+    return differing
+
+
+def stale_notebooks() -> list[Path]:
+    """The notebooks on disk that differ from what the pages and examples give now (what
+    ``python -m snippets.render --check`` reports); writes no notebook.
+
+    Raises:
+        KeyError: a page includes the output of an example that does not exist.
+    """
+    digest = inputs_digest()
+    return [] if _known_fresh(digest) else list(_differing(digest))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write the stale notebooks (``--check``: only say which are stale, exit 1).
 
-    A run that found both notebooks fresh records the digest of their inputs
+    A run that found both notebooks fresh, or wrote them, records the digest of their inputs
     (:func:`inputs_digest`, in the cache folder); the next run with the same digest knows
     without building them."""
     parser = argparse.ArgumentParser(prog="python -m snippets.render.notebooks")
     parser.add_argument("--check", action="store_true", help="exit 1 if a notebook is stale")
     args = parser.parse_args(argv)
     digest = inputs_digest()
-    stamp = _stamp()
-    if stamp.exists() and stamp.read_text(encoding="utf-8") == digest:
+    if _known_fresh(digest):
         print(f"notebooks: {len(TITLES)} fresh (their inputs are unchanged)")
         return 0
-    stale = []
-    for name in TITLES:
-        path = NOTEBOOK_DIR / f"{name}.ipynb"
-        text = text_of(build(name))
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(path.relative_to(REPO_ROOT))
-        if not args.check:
-            atomic_write(path, text)
+    stale = _differing(digest)
     if args.check and stale:
-        print(f"stale notebooks: {', '.join(map(str, stale))}; run python -m "
-              "snippets.render.notebooks")  # fmt: skip
+        names = ", ".join(str(path.relative_to(REPO_ROOT)) for path in stale)
+        print(f"stale notebooks: {names}; run python -m snippets.render.notebooks")
         return 1
-    if not stale or not args.check:  # the notebooks on disk are now what the inputs give
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(stamp, inputs_digest())
+    for path, text in stale.items():
+        atomic_write(path, text)
+    if stale:  # the notebooks on disk (part of the inputs) are now what the inputs give
+        _record_fresh(inputs_digest())
     print(f"notebooks: {'checked' if args.check else 'written'}: {len(TITLES)}")
     return 0
 
