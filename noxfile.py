@@ -158,20 +158,21 @@ def hub(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Lint, unit tests, Sybil over the pages, render --check, and mkdocs build --strict."""
     env = environment(session)
-    run(session, env, "ruff", "check", ".")
-    run(session, env, "ruff", "format", "--check", *_lecture_modules_excluded(), ".")
-    run(session, env, "python", "-m", "snippets.render.replformat", "--check")
+    _lint(lambda *command: run(session, env, *command))
     run(session, env, "python", "-m", "snippets.render", "--check")
     run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
     run(session, env, "pytest", *session.posargs)
 
 
-def _lecture_modules_excluded() -> list[str]:
-    """ruff format's arguments that leave the lecture modules to ``snippets.render.replformat``
-    (ruff's format, without the empty lines inside functions that end them in the REPL)."""
-    root = Path(__file__).parent
-    modules = [str(path.relative_to(root)) for path in replformat.lecture_modules()]
-    return ["--extend-exclude", ",".join(modules)]
+def _lint(run_command, fix: bool = False) -> None:
+    """ruff check and ruff format (checking, or fixing), through ``run_command``; the lecture
+    modules are formatted by ``snippets.render.replformat`` (ruff's format, without the empty
+    lines inside functions that end them in the REPL)."""
+    check = [] if fix else ["--check"]
+    modules = [str(path.relative_to(ROOT)) for path in replformat.lecture_modules()]
+    run_command("ruff", "check", *(["--fix"] if fix else []), ".")
+    run_command("ruff", "format", *check, "--extend-exclude", ",".join(modules), ".")
+    run_command("python", "-m", "snippets.render.replformat", *check)
 
 
 @nox.session(python=PYTHON, reuse_venv=True)
@@ -181,14 +182,7 @@ def lint(session: nox.Session) -> None:
         entry = Path(scratch) / "ruff.txt"
         entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "ruff"))
         session.install("--require-hashes", "--no-deps", "-r", str(entry))
-    if "--fix" in session.posargs:
-        session.run("ruff", "check", "--fix", ".")
-        session.run("ruff", "format", *_lecture_modules_excluded(), ".")
-        session.run("python", "-m", "snippets.render.replformat")
-    else:
-        session.run("ruff", "check", ".")
-        session.run("ruff", "format", "--check", *_lecture_modules_excluded(), ".")
-        session.run("python", "-m", "snippets.render.replformat", "--check")
+    _lint(session.run, fix="--fix" in session.posargs)
 
 
 @nox.session(python=False)
