@@ -10,7 +10,8 @@ import pytest
 
 from snippets.render import drift
 from snippets.render import manifest as mf
-from snippets.render.compare import compare_renders, json_differences, view_weights
+from snippets.render.compare import compare_renders, json_differences
+from snippets.render.views import read_params
 
 
 def _entry(example_id: str, outputs: dict[str, str], warnings: list[str]) -> mf.Entry:
@@ -118,7 +119,7 @@ def test_tokens_or_shapes_that_change_in_a_view_are_named():
 
     change = compare_view("v.html", _view(0.75).decode(), _view(0.75, token="c").decode())
     assert "tokens changed" in change.summary
-    assert view_weights(_view(0.5).decode())["attention"][0]["left_text"] == ["a", "b"]
+    assert read_params(_view(0.5).decode())["attention"][0]["left_text"] == ["a", "b"]
     assert json_differences({"a": [1, 2]}, {"a": [1, 2, 3], "b": 0}) == [
         ("$.a", [1, 2], [1, 2, 3]),
         ("$.b", "<absent>", 0),

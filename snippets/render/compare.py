@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from snippets.render.manifest import Manifest
+from snippets.render.views import read_params
 
 # Most lines of a diff (text or JSON) kept per file: the report shows the start of longer ones.
 MAX_DIFF_LINES = 200
-_PARAMS = re.compile(r"const params = ")
 
 
 @dataclass
@@ -123,21 +122,6 @@ def compare_figure(name: str, before: Path, after: Path, assets: Path | None) ->
     return FileChange(name, "figure", summary, images=images, measure=share)
 
 
-def view_weights(html: str) -> dict[str, Any]:
-    """The attention data of a bertviz view written by :mod:`snippets.render.views`: the JSON
-    after ``const params = `` (read by its grammar), with ``attention`` a list of
-    ``{"name", "attn": [layer][head][query][key], "left_text", "right_text"}``.
-
-    Raises:
-        ValueError: the file holds no bertviz parameters.
-    """
-    match = _PARAMS.search(html)
-    if match is None:
-        raise ValueError("no bertviz parameters (const params = ...) in the view")
-    params, _ = json.JSONDecoder().raw_decode(html[match.end() :])
-    return params
-
-
 def _flatten(value: Any) -> list[float]:
     if isinstance(value, list):
         return [number for item in value for number in _flatten(item)]
@@ -154,7 +138,7 @@ def compare_view(name: str, before: str, after: str) -> FileChange | None:
     if before == after:
         return None
     try:
-        old, new = view_weights(before)["attention"], view_weights(after)["attention"]
+        old, new = read_params(before)["attention"], read_params(after)["attention"]
     except (ValueError, KeyError) as error:
         change = compare_text(name, before, after)
         if change:

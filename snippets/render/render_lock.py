@@ -139,8 +139,8 @@ def describe_holders(path: Path) -> str:
     holders = lock_holders(path)
     if not holders:
         return "held by a process that cannot be seen from here (another user's, or no /proc)"
-    named = [f"{pid} ({_command_line(pid)})" if _command_line(pid) else str(pid)
-             for pid in holders]  # fmt: skip
+    commands = {pid: _command_line(pid) for pid in holders}
+    named = [f"{pid} ({command})" if command else str(pid) for pid, command in commands.items()]
     plural = "es" if len(holders) > 1 else ""
     return (f"held by process{plural} {', '.join(named)}; if no render is running, "
             f"end {'them' if plural else 'it'}: kill {' '.join(map(str, holders))}")  # fmt: skip

@@ -143,13 +143,27 @@ def check_view_size(document: str, params_bytes: int, params: object, limit: int
     )
 
 
-def make_self_contained(view_html: str, view_id: str, max_bytes: int | None = None) -> str:
+def read_params(html: str) -> dict:
+    """The parameters a view written by :func:`make_self_contained` draws: the JSON after its
+    line ``const params = ``, read by its grammar; ``attention`` is a list of ``{"name",
+    "attn": [layer][head][query][key], "left_text", "right_text"}``.
+
+    Raises:
+        ValueError: the file holds no bertviz parameters.
+    """
+    match = _PARAMS_START.search(html)
+    if match is None:
+        raise ValueError("no bertviz parameters (const params = ...) in the view")
+    return json.JSONDecoder().raw_decode(html, match.end())[0]
+
+
+def make_self_contained(view_html: str, view_id: str, max_bytes: int = MAX_VIEW_BYTES) -> str:
     """A complete HTML document that draws ``view_html`` with no network.
 
     Args:
         view_html: what ``bertviz.head_view(..., html_action="return").data`` gives.
         view_id: stable id for the view's root element (the example id).
-        max_bytes: the largest document allowed (the renderer passes :data:`MAX_VIEW_BYTES`).
+        max_bytes: the largest document allowed.
 
     Raises:
         ValueError: the HTML does not look like a bertviz view (its layout changed).
@@ -203,6 +217,5 @@ def make_self_contained(view_html: str, view_id: str, max_bytes: int | None = No
             "",
         ]
     )
-    if max_bytes is not None:
-        check_view_size(document, len(params_json.encode("utf-8")), params, max_bytes)
+    check_view_size(document, len(params_json.encode("utf-8")), params, max_bytes)
     return document
