@@ -141,15 +141,15 @@ def test_build_report_lists_every_example_with_its_page():
     assert short_revision("0.1.0") == "0.1.0"
 
 
-def test_the_build_does_not_depend_on_the_working_directory(tmp_path):
-    """Includes resolve against mkdocs.yml's folder: the same HTML from the repository root, from
-    docs/ and from elsewhere."""
+def test_the_build_does_not_depend_on_the_working_directory(built_site, tmp_path):
+    """Includes resolve against mkdocs.yml's folder: the same HTML from the repository root (the
+    session's build), from docs/ and from elsewhere."""
     import os
     import subprocess
     import sys
 
-    built = {}
-    for name, cwd in (("root", REPO), ("docs", DOCS), ("elsewhere", tmp_path)):
+    built = {"root": (built_site / "tokenization.html").read_text(encoding="utf-8")}
+    for name, cwd in (("docs", DOCS), ("elsewhere", tmp_path)):
         out = tmp_path / f"site-{name}"
         subprocess.run(
             [sys.executable, "-m", "mkdocs", "build", "--strict",

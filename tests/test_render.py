@@ -234,16 +234,6 @@ def test_damaged_manifest_is_one_clear_error(tmp_path: Path, content: str):
         mf.check(discover_examples(), None, tmp_path)
 
 
-def test_leftover_temporary_files_are_reported_and_cleaned(tmp_path: Path):
-    generated = tmp_path / "generated"
-    shutil.copytree(REPO / "docs" / "generated", generated)
-    (generated / ".attention-grid.png.k2j3.tmp").write_bytes(b"half")
-    problems, _, _ = mf.check(discover_examples(), None, generated)
-    assert [(p.kind, p.name) for p in problems] == [("orphaned", ".attention-grid.png.k2j3.tmp")]
-    render(discover_examples(), [], SETTINGS, generated, False)
-    assert not list(generated.glob(".*.tmp"))
-
-
 def test_attention_assets_do_not_depend_on_the_thread_count(tmp_path: Path, monkeypatch):
     """The attention examples rendered with 1 and with 2 torch threads give the same bytes (the
     views embed weights rounded to 4 decimals), and the committed ones."""

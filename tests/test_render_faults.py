@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from snippets.render import manifest as mf
 from snippets.render import render_lock
 from snippets.render.runner import render
+from tests.browser_check import wait_until
 from tests.test_render import SETTINGS, fake_example
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,14 +29,6 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def _wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {seconds} s: {what}")
-        time.sleep(0.1)
 
 
 KILLED_RENDER = """
@@ -65,15 +57,15 @@ def test_kill_9_of_a_render_ends_its_workers_and_the_next_render_proceeds(tmp_pa
     )  # fmt: skip
     workers: list[int] = []
     try:
-        _wait_for(lambda: len(list(marks.iterdir())) == 2 or parent.poll() is not None, 120,
-                  "the two workers did not start their examples")  # fmt: skip
+        wait_until(lambda: len(list(marks.iterdir())) == 2 or parent.poll() is not None, 120,
+                   "the two workers to start their examples", interval=0.1)  # fmt: skip
         assert parent.poll() is None, parent.stderr.read().decode()[-2000:]
         workers = [int(p.name) for p in marks.iterdir()]
         assert parent.pid not in workers and all(map(_alive, workers))
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-        _wait_for(lambda: not any(map(_alive, workers)), 10,
-                  f"workers {workers} outlived their render")  # fmt: skip
+        wait_until(lambda: not any(map(_alive, workers)), 10,
+                   f"workers {workers} to end with their render", interval=0.1)  # fmt: skip
         with open(out / render_lock.LOCK_NAME) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: nobody kept it
         example = fake_example("example_prints")
@@ -158,6 +150,8 @@ def test_a_render_with_nothing_to_execute_removes_what_a_killed_render_left(tmp_
     shutil.copytree(mf.GENERATED_DIR, out)
     leftover = out / ".manifest.json.k2j3x9.tmp"
     leftover.write_text('{"format": 3, "exam')
+    problems, _, _ = mf.check(cli.discover_examples(), None, out)
+    assert [(p.kind, p.name) for p in problems] == [("orphaned", leftover.name)]
     assert cli.main(["--check", "--output-dir", str(out)]) == 1
     assert f"orphaned {leftover.name}: {mf.LEFTOVER_REASON}" in capsys.readouterr().out
     arguments = ["--profile", "offline", "--device", "cpu", "--quiet", "--output-dir", str(out)]
@@ -167,7 +161,7 @@ def test_a_render_with_nothing_to_execute_removes_what_a_killed_render_left(tmp_
     assert cli.main(arguments) == 0
     err = capsys.readouterr().err
     count = len(cli.discover_examples())
-    assert not leftover.exists() and f"render: 0 executed, {count} cached, 0 failed" in err
+    assert not list(out.glob(".*.tmp")) and f"render: 0 executed, {count} cached, 0 failed" in err
     assert f"removed 1 unfinished write(s) of an interrupted render: {leftover.name}" in err
     assert cli.main(["--check", "--output-dir", str(out)]) == 0
 

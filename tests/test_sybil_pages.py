@@ -234,6 +234,42 @@ def test_every_form_of_skip_counts_and_a_skip_without_a_reason_fails(tmp_path: P
     assert "doctest examples of the pages (Sybil): 8 (1 failed, 1 passed, 6 skipped)" in (
         result.stdout
     )
-    for reason in ("single quotes", "three dashes and no colon", "a range of blocks"):
-        assert f"forms.md: {reason}" in result.stdout
+    skipped = {"double quotes, as the pages write it": 1, "single quotes": 1,
+               "three dashes and no colon": 1, "a condition that holds": 1,
+               "a range of blocks": 2}  # fmt: skip
+    for reason, count in skipped.items():
+        assert f"  skipped {count}: forms.md: {reason}\n" in result.stdout
+    # Nothing else: the block after the if(False) skip ran, so it has no reason to report.
+    assert result.stdout.count("  skipped ") == len(skipped)
     assert result.stdout.splitlines()[-1].startswith("2 failed, ")  # the skip and the block
+
+
+def test_a_doctest_that_passed_without_being_executed_fails():
+    """The report hook turns a doctest example's pass into a failure unless the evaluator ran
+    it, and marks doctest reports (only those) for the summary."""
+    from types import SimpleNamespace
+
+    from sybil.evaluators.doctest import DocTestEvaluator
+
+    from tests.sybil_pages import OPTIONS, pytest_runtest_makereport
+
+    def report_of(evaluator, **executed):
+        example = SimpleNamespace(region=SimpleNamespace(evaluator=evaluator), path="page.md",
+                                  line=6, **executed)  # fmt: skip
+        hook = pytest_runtest_makereport(SimpleNamespace(example=example), None)
+        next(hook)
+        report = pytest.TestReport("page.md::line:6", ("page.md", 5, ""), {}, "passed", None,
+                                   "call")  # fmt: skip
+        with pytest.raises(StopIteration) as returned:
+            hook.send(report)
+        assert returned.value.value is report
+        return report
+
+    doctest = DocTestEvaluator(OPTIONS)
+    unexecuted = report_of(doctest)
+    assert unexecuted.failed and ("page_doctest", True) in unexecuted.user_properties
+    assert unexecuted.longrepr.startswith("page.md:6: this block was not executed")
+    executed = report_of(doctest, lecture_executed=True)
+    assert executed.passed and executed.user_properties == [("page_doctest", True)]
+    directive = report_of(lambda example: None)  # a skip directive: not a doctest
+    assert directive.passed and directive.user_properties == []
