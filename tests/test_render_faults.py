@@ -124,16 +124,21 @@ def test_a_process_forked_while_the_lock_is_held_does_not_hold_it(tmp_path: Path
     with render_lock.render_lock(tmp_path) as held:
         assert held
         reader, writer = os.pipe()
+        ready_reader, ready_writer = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the child waits until the parent has looked, then ends
-            os.close(writer)
+        if pid == 0:  # the child says it runs (its fork hooks have run), waits until the
+            os.close(writer)  # parent has looked, then ends
+            os.write(ready_writer, b"r")
             os.read(reader, 1)
             os._exit(0)
         os.close(reader)
+        os.close(ready_writer)
         try:
+            assert os.read(ready_reader, 1) == b"r"
             holders = render_lock.lock_holders(path)  # all but this process
         finally:
             os.close(writer)
+            os.close(ready_reader)
             os.waitpid(pid, 0)
     assert holders == []
 
