@@ -81,12 +81,8 @@ def environment(session: nox.Session, subset: str | None = None) -> dict[str, st
             entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "uv"))
             session.run(str(python), "-m", "pip", "install", "--quiet", "--no-deps",
                         "--require-hashes", "-r", str(entry), external=True)  # fmt: skip
-        # The lock (hashes checked) and this project; anything else is removed.
-        wanted = Path(scratch) / "requirements.txt"
-        wanted.write_text(f"-e {ROOT}\n-r {path}\n")
-        sources = locking.torch_cpu_sources() if name == locking.CPU_LOCK else []
-        session.run(str(uv), "pip", "sync", "--python", str(python), "--no-build-isolation",
-                    *sources, str(wanted), external=True)  # fmt: skip
+        sync = locking.sync_command(str(uv), python, path, Path(scratch))
+        session.run(*sync, external=True)
     return {
         "PATH": f"{ENV_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(ENV_DIR),

@@ -30,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -176,33 +177,9 @@ def candidate_environment(work: Path, locks: Path, reuse: bool) -> Path:
     python = env / "bin" / "python"
     if not python.exists():
         _run("making the scratch environment", [sys.executable, "-m", "venv", str(env)])
-    _run(
-        "installing the candidate lock",
-        [
-            _uv(),
-            "pip",
-            "sync",
-            "--python",
-            str(python),
-            "--require-hashes",
-            *lock.torch_cpu_sources(),
-            str(locks / lock.CPU_LOCK),
-        ],
-    )
-    _run(
-        "installing the project (editable)",
-        [
-            _uv(),
-            "pip",
-            "install",
-            "--python",
-            str(python),
-            "--no-deps",
-            "--no-build-isolation",
-            "-e",
-            str(REPO_ROOT),
-        ],
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        sync = lock.sync_command(_uv(), python, locks / lock.CPU_LOCK, Path(scratch))
+        _run("installing the candidate lock and the project (editable)", sync)
     return python
 
 

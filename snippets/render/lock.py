@@ -100,8 +100,22 @@ def active_lock() -> Path:
     return Path(os.environ.get(LOCK_VARIABLE) or LOCK_DIR / CPU_LOCK)
 
 
-def read_lock(path: Path) -> dict[str, str]:
-    """``{canonical name: version}`` of every ``name==version`` line of a lock file.
+# A lock entry's first line: ``name==version`` (an extra in brackets allowed), then `` \`` and
+# its hashes on continuation lines; uv's ``# via ...`` notes follow it.
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One package of a lock file."""
+
+    version: str
+    lines: list[str]  # its ``name==version`` line and the hash lines that continue it
+    notes: list[str]  # the comment lines under it (``# via ...``)
+
+
+def _entries(path: Path) -> dict[str, _Entry]:
+    """``{canonical name: its entry}`` of a lock file, in the file's order.
 
     Raises:
         LockError: the file does not exist (names it and the command that makes it).
@@ -110,12 +124,28 @@ def read_lock(path: Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LockError(f"{_show(path)} does not exist: make it with `{RELOCK}`") from None
-    pins = {}
+    entries: dict[str, _Entry] = {}
+    current, continued = None, False
     for line in text.splitlines():
-        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", line)
+        match = _PIN.match(line)
         if match:
-            pins[canonical(match[1])] = match[2]
-    return pins
+            current = _Entry(match[2], [line], [])
+            entries[canonical(match[1])] = current
+        elif current is not None and continued:
+            current.lines.append(line)
+        elif current is not None and line.lstrip().startswith("#"):
+            current.notes.append(line)
+        continued = line.rstrip().endswith("\\")
+    return entries
+
+
+def read_lock(path: Path) -> dict[str, str]:
+    """``{canonical name: version}`` of every ``name==version`` line of a lock file.
+
+    Raises:
+        LockError: the file does not exist (names it and the command that makes it).
+    """
+    return {name: entry.version for name, entry in _entries(path).items()}
 
 
 def lock_entry(path: Path, name: str) -> str:
@@ -125,14 +155,22 @@ def lock_entry(path: Path, name: str) -> str:
     Raises:
         LockError: the lock does not name the package.
     """
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for index, line in enumerate(lines):
-        if canonical(line.split("==", 1)[0]) == canonical(name) and "==" in line:
-            entry = [line]
-            while entry[-1].rstrip().endswith("\\"):
-                entry.append(lines[index + len(entry)])
-            return "\n".join(entry) + "\n"
-    raise LockError(f"{_show(path)} does not name {name}: re-lock with `{RELOCK}`")
+    entry = _entries(path).get(canonical(name))
+    if entry is None:
+        raise LockError(f"{_show(path)} does not name {name}: re-lock with `{RELOCK}`")
+    return "\n".join(entry.lines) + "\n"
+
+
+def _required_by(entries: dict[str, _Entry]) -> dict[str, tuple[str, ...]]:
+    found = {}
+    for name, entry in entries.items():
+        by = set()
+        for note in entry.notes:
+            words = note.lstrip("# ").removeprefix("via").split()
+            if words and canonical(words[0]) in entries and canonical(words[0]) != name:
+                by.add(canonical(words[0]))
+        found[name] = tuple(sorted(by))
+    return found
 
 
 def required_by(path: Path) -> dict[str, tuple[str, ...]]:
@@ -142,19 +180,7 @@ def required_by(path: Path) -> dict[str, tuple[str, ...]]:
     Raises:
         LockError: the file does not exist.
     """
-    pins = read_lock(path)
-    found: dict[str, list[str]] = {}
-    current = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==", line)
-        if match:
-            current = canonical(match[1])
-            found[current] = []
-        elif current and line.lstrip().startswith("#"):
-            words = line.lstrip("# ").removeprefix("via").split()
-            if words and canonical(words[0]) in pins and canonical(words[0]) != current:
-                found[current].append(canonical(words[0]))
-    return {name: tuple(sorted(set(by))) for name, by in found.items()}
+    return _required_by(_entries(path))
 
 
 def requirements_of(path: Path, roots: list[str]) -> str:
@@ -165,7 +191,8 @@ def requirements_of(path: Path, roots: list[str]) -> str:
     Raises:
         LockError: the lock does not name one of ``roots``.
     """
-    needs = required_by(path)
+    entries = _entries(path)
+    needs = _required_by(entries)
     wanted = {canonical(name) for name in roots}
     missing = sorted(wanted - set(needs))
     if missing:
@@ -175,7 +202,7 @@ def requirements_of(path: Path, roots: list[str]) -> str:
         more = {name for name, by in needs.items() if wanted.intersection(by)} - wanted
         wanted |= more
         grew = bool(more)
-    return "".join(lock_entry(path, name) for name in sorted(wanted))
+    return "".join("\n".join(entries[name].lines) + "\n" for name in sorted(wanted))
 
 
 def recorded_digest(path: Path) -> str | None:
@@ -274,6 +301,18 @@ def _show(path: Path) -> str:
 
 
 # --- Making the lock (uv) --------------------------------------------------------------------
+
+
+def sync_command(uv: str, python: Path, lock_file: Path, scratch: Path) -> list[str]:
+    """The ``uv pip sync`` that makes ``python``'s environment hold exactly ``lock_file`` (hashes
+    checked) and this project, editable; anything else is removed. Writes its requirements
+    file into the folder ``scratch``. A CPU lock also finds torch's CPU build
+    (:func:`torch_cpu_sources`)."""
+    wanted = scratch / "requirements.txt"
+    wanted.write_text(f"-e {REPO_ROOT}\n-r {lock_file}\n")
+    sources = torch_cpu_sources() if lock_file.name == CPU_LOCK else []
+    return [uv, "pip", "sync", "--python", str(python), "--no-build-isolation", *sources,
+            str(wanted)]  # fmt: skip
 
 
 def torch_cpu_sources() -> list[str]:

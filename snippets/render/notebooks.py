@@ -534,11 +534,14 @@ def main(argv: list[str] | None = None) -> int:
         names = ", ".join(str(path.relative_to(REPO_ROOT)) for path in stale)
         print(f"stale notebooks: {names}; run python -m snippets.render.notebooks")
         return 1
+    if not stale:
+        print(f"notebooks: {len(TITLES)} fresh")
+        return 0
     for path, text in stale.items():
         atomic_write(path, text)
-    if stale:  # the notebooks on disk (part of the inputs) are now what the inputs give
-        _record_fresh(inputs_digest())
-    print(f"notebooks: {'checked' if args.check else 'written'}: {len(TITLES)}")
+    _record_fresh(inputs_digest())  # the notebooks on disk (part of the inputs) are now fresh
+    names = ", ".join(str(path.relative_to(REPO_ROOT)) for path in stale)
+    print(f"notebooks: wrote {names}")
     return 0
 
 
