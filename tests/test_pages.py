@@ -178,9 +178,11 @@ def test_a_wrong_include_names_the_page_the_rule_and_what_exists():
         '--8<-- "docs/generated/tokenization-summmary.md"\n'
         '--8<-- "snippets/tokenization.py:no-such-section"\n'
         '--8<-- "snippets/nothing.py"\n'
+        '!!! note\n    --8<-- "snippets/indented.py"\n'  # inside an admonition
     )
     problems = include_problems(page, "docs/x.md", REPO)
-    assert len(problems) == 4 and all(p.startswith('docs/x.md: --8<-- "') for p in problems)
+    assert len(problems) == 5 and all(p.startswith('docs/x.md: --8<-- "') for p in problems)
+    assert problems[4].endswith("there is no file snippets/indented.py")
     assert "no example has the id 'tokenization-two_sentences'" in problems[0]
     assert "underscores as hyphens" in problems[0] and "tokenization-merges" in problems[0]
     assert "did you mean tokenization-summary" in problems[1]

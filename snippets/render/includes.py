@@ -13,7 +13,8 @@ import difflib
 import re
 from pathlib import Path
 
-INCLUDE = re.compile(r'^--8<-- "([^"]+)"\s*$', re.MULTILINE)
+# (indented too: an include inside an admonition or a list item)
+INCLUDE = re.compile(r'^[ \t]*--8<-- "([^"]+)"\s*$', re.MULTILINE)
 SECTION = re.compile(r"--8<-- \[start:([\w-]+)\]")
 GENERATED = "docs/generated/"
 
