@@ -215,10 +215,11 @@ def side_effects_of(
 
 @dataclass
 class Result:
-    """What executing one example gave: its capture and seconds, or the failure's message."""
+    """What executing one example gave: its capture and seconds, or the failure's message
+    (``cached``: a render found its outputs fresh and did not execute it)."""
 
     example: Example
-    status: str  # "executed" or "failed"
+    status: str  # "executed", "failed" or "cached"
     captured: Captured | None = None
     duration: float = 0.0
     error: str = ""

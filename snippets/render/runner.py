@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 from snippets.codehash import closure, package_modules
@@ -34,16 +34,6 @@ from snippets.render.store import ModelStore
 from snippets.render.workers import ProcessDied, check_jobs, noticing_interrupts, run_forked
 
 
-@dataclass
-class Outcome:
-    example: Example
-    status: str  # "executed", "cached" or "failed"
-    duration: float = 0.0
-    error: str = ""
-    traceback: str = ""  # of a failure
-    warnings: list[str] = field(default_factory=list)  # what an executed or failed one warned
-
-
 def render(
     examples: list[Example],
     to_render: list[Example],
@@ -52,7 +42,7 @@ def render(
     progress: bool = True,
     jobs: int = 1,
     require_alt: bool = True,
-) -> tuple[list[Outcome], ModelStore]:
+) -> tuple[list[Result], ModelStore]:
     """Execute ``to_render`` and update assets and manifest after each success.
 
     A failing example keeps its previous assets and manifest entry; the others go on. Two
@@ -114,7 +104,7 @@ def _render_locked(
     progress: bool,
     jobs: int,
     require_alt: bool,
-) -> tuple[list[Outcome], ModelStore]:
+) -> tuple[list[Result], ModelStore]:
     from tqdm import tqdm
 
     manifest = mf.Manifest.read(generated)
@@ -135,7 +125,7 @@ def _render_locked(
         )
     else:
         results = (run_example(example, store, settings.seed, require_alt) for example in to_render)
-    done: dict[str, Outcome] = {}
+    done: dict[str, Result] = {}  # (without their captures, once written)
     with tqdm(total=len(to_render), desc="render", unit="example", disable=not progress,
               file=sys.stderr) as bar:  # fmt: skip
         for result in results:
@@ -143,9 +133,7 @@ def _render_locked(
             bar.set_postfix_str(example.id)
             bar.update()
             if result.status == "failed":
-                done[example.id] = Outcome(
-                    example, "failed", 0.0, result.error, result.traceback, result.warnings
-                )
+                done[example.id] = result
                 continue
             assert result.captured is not None
             provenance = mf.provenance(example, installed)
@@ -156,9 +144,8 @@ def _render_locked(
             entry = mf.Entry.create(example, parts, label, digests, provenance, result.warnings)
             manifest.record(entry)
             timings["examples"][example.id] = round(result.duration, 2)
-            done[example.id] = Outcome(example, "executed", result.duration,
-                                       warnings=result.warnings)  # fmt: skip
-    outcomes = [Outcome(e, "cached") for e in examples if e not in to_render]
+            done[example.id] = replace(result, captured=None)
+    outcomes = [Result(e, "cached") for e in examples if e not in to_render]
     outcomes += [done[e.id] for e in to_render]
     known = {e.id for e in examples}
     orphans = set(manifest.entries) - known
