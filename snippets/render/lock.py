@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -303,16 +304,67 @@ def _show(path: Path) -> str:
 # --- Making the lock (uv) --------------------------------------------------------------------
 
 
-def sync_command(uv: str, python: Path, lock_file: Path, scratch: Path) -> list[str]:
-    """The ``uv pip sync`` that makes ``python``'s environment hold exactly ``lock_file`` (hashes
-    checked) and this project, editable; anything else is removed. Writes its requirements
-    file into the folder ``scratch``. A CPU lock also finds torch's CPU build
-    (:func:`torch_cpu_sources`)."""
+# The project is installed editable by ``uv pip sync --no-build-isolation``: built with the
+# environment's own setuptools, never one fetched unpinned at build time. A new venv holds
+# Python's bundled setuptools (65.5 on 3.11: no ``bdist_wheel`` without ``wheel``), so the lock's
+# own build backend, with its hash, is installed before the sync that builds the project. uv
+# orders nothing by itself: with a warm download cache it happened to install the lock's
+# setuptools first, with an empty one it built with 65.5 and failed.
+BUILD_BACKEND = "setuptools"
+BOOTSTRAPPED = ".lecture-bootstrapped"  # written once the venv and its uv are complete
+
+
+def bootstrap_environment(
+    env: Path,
+    interpreter: Callable[[], str],
+    run: Callable[[str, list[str]], object],
+    log: Callable[[str], object],
+) -> Path:
+    """Make ``env`` a virtual environment of ``interpreter()`` (asked only then) holding the
+    lock's uv (hash checked), unless it is one already; return its Python.
+
+    An environment whose making was interrupted (Ctrl-C, a lost connection) has no
+    ``BOOTSTRAPPED`` marker: it is removed and made again, never used half-made. ``run(what,
+    command)`` runs one step (and stops the caller when it fails); ``log`` says what happens.
+    """
+    python = env / "bin" / "python"
+    if (env / BOOTSTRAPPED).exists() and python.exists():
+        return python
+    if env.exists():
+        log(f"{_show(env)} was left unfinished by an interrupted install: making it again")
+        shutil.rmtree(env)
+    run("making the environment", [interpreter(), "-m", "venv", str(env)])
+    with tempfile.TemporaryDirectory() as scratch:
+        entry = Path(scratch) / "uv.txt"
+        entry.write_text(lock_entry(LOCK_DIR / CPU_LOCK, "uv"))
+        run("installing uv at the lock's version",
+            [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes",
+             "--disable-pip-version-check", "-r", str(entry)])  # fmt: skip
+    (env / BOOTSTRAPPED).write_text("venv and uv installed; the lock is synced by every session\n")
+    return python
+
+
+def install_commands(uv: str, python: Path, lock_file: Path, scratch: Path) -> list[list[str]]:
+    """The commands that make ``python``'s environment hold exactly ``lock_file`` (hashes
+    checked) and this project, editable; anything else is removed. First the lock's build
+    backend (see ``BUILD_BACKEND``), then ``uv pip sync`` of the lock and the project, built
+    without isolation by that backend. Writes their requirements files into the folder
+    ``scratch``. A CPU lock also finds torch's CPU build (:func:`torch_cpu_sources`).
+
+    Raises:
+        LockError: the lock does not name the build backend.
+    """
+    backend = scratch / "build-backend.txt"
+    backend.write_text(lock_entry(lock_file, BUILD_BACKEND))
     wanted = scratch / "requirements.txt"
     wanted.write_text(f"-e {REPO_ROOT}\n-r {lock_file}\n")
     sources = torch_cpu_sources() if lock_file.name == CPU_LOCK else []
-    return [uv, "pip", "sync", "--python", str(python), "--no-build-isolation", *sources,
-            str(wanted)]  # fmt: skip
+    return [
+        [uv, "pip", "install", "--python", str(python), "--no-deps", "--require-hashes",
+         "--quiet", "-r", str(backend)],
+        [uv, "pip", "sync", "--python", str(python), "--no-build-isolation", *sources,
+         str(wanted)],
+    ]  # fmt: skip
 
 
 def torch_cpu_sources() -> list[str]:
