@@ -1,5 +1,5 @@
 """Shared fixtures: the offline profile's real tokenizers, encoder and SmolLM2, a tiny random
-GPT-2, and the site built once per session."""
+GPT-2, every example rendered and the site built, once per session."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ def built_site(tmp_path_factory) -> Path:
     from tests.test_offline_site import build_site
 
     return build_site(tmp_path_factory.mktemp("site") / "site")
+
+
+@pytest.fixture(scope="session")
+def full_render(tmp_path_factory) -> Path:
+    """Every example rendered once per test session as CI renders (offline profile, CPU, two
+    forked workers of one torch thread each) under ``python -W error``: the folder. The warnings
+    test compares it with the committed outputs; the thread-count test with its own render."""
+    from tests.reproduce import render_with_warnings_as_errors
+
+    return render_with_warnings_as_errors(tmp_path_factory.mktemp("full-render") / "generated")
 
 
 @pytest.fixture(scope="session")

@@ -35,15 +35,15 @@ def _render(folder: Path, files: dict[str, dict[str, bytes]], warned: dict[str, 
     return folder
 
 
-def _png(changed: int) -> bytes:
-    """A 10 x 10 white PNG whose first ``changed`` pixels (row by row) are red."""
+def _png(changed: int, colour: tuple[int, int, int] = (255, 0, 0)) -> bytes:
+    """A 10 x 10 white PNG whose first ``changed`` pixels (row by row) are ``colour``."""
     import io
 
     from PIL import Image
 
     image = Image.new("RGB", (10, 10), "white")
     for index in range(changed):
-        image.putpixel((index % 10, index // 10), (255, 0, 0))
+        image.putpixel((index % 10, index // 10), colour)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -65,6 +65,8 @@ def renders(tmp_path: Path) -> tuple[Path, Path, dict]:
         "data": {"data.json": b'{"tokens": [{"id": 1, "p": 0.25}], "total": 1}\n'},
         "warns": {"warns.txt": b"x\n"},
         "fails": {"fails.txt": b"y\n"},
+        "noisy": {"noisy.png": _png(0), "noisy.html": _view(0.75),
+                  "noisy.json": b'{"p": [0.25, 0.5], "token": "a"}\n'},
     }, {"fails": ["UserWarning: old"]})  # fmt: skip
     after = _render(tmp_path / "after", {
         "same": {"same.txt": b"unchanged\n"},
@@ -73,6 +75,9 @@ def renders(tmp_path: Path) -> tuple[Path, Path, dict]:
         "view": {"view.html": _view(0.7)},
         "data": {"data.json": b'{"tokens": [{"id": 1, "p": 0.5}], "total": 1}\n'},
         "warns": {"warns.txt": b"x\n"},
+        # what another CPU makes: a pixel one level off, weights and numbers in the last digit
+        "noisy": {"noisy.png": _png(1, (255, 255, 254)), "noisy.html": _view(0.7502),
+                  "noisy.json": b'{"p": [0.2501, 0.5], "token": "a"}\n'},
     }, {"warns": ["FutureWarning: new"]})  # fmt: skip
     # the page fragment of "same" differs (its provenance line): not an output change
     (after / "same.md").write_text("<figure>caption · transformers 9.9.9</figure>")
@@ -87,15 +92,22 @@ def test_each_kind_of_output_is_compared_in_its_own_terms(renders, tmp_path: Pat
     assets = tmp_path / "assets"
     found = {e.id: e for e in compare_renders(before, after, failures, assets)}
     assert {i: e.status for i, e in found.items()} == {
-        "same": "unchanged", "text": "changed", "figure": "changed", "view": "changed",
-        "data": "changed", "warns": "changed", "fails": "failed",
+        "same": "identical", "text": "changed", "figure": "changed", "view": "changed",
+        "data": "changed", "warns": "changed", "fails": "failed", "noisy": "within tolerance",
     }  # fmt: skip
+    noise = {change.name: change for change in found["noisy"].changes}
+    assert all(change.within for change in noise.values())
+    assert noise["noisy.png"].summary == (
+        "1.00% of pixels differ (1 of 100), by at most 1 of 255 levels"
+    )
+    assert noise["noisy.html"].measure == pytest.approx(0.0002)
+    assert noise["noisy.json"].measure == pytest.approx(0.0001)
     (text,) = found["text"].changes
     assert text.kind == "text" and text.summary == "2 line(s) differ"
     assert "-is" in text.diff and "+was" in text.diff and " Paris" in text.diff
     (figure,) = found["figure"].changes
     assert figure.kind == "figure" and figure.measure == pytest.approx(0.05)
-    assert figure.summary.startswith("5.00% of pixels differ (5 of 100)")
+    assert figure.summary == "5.00% of pixels differ (5 of 100), by at most 255 of 255 levels"
     from PIL import Image
 
     diff_image = Image.open(assets / figure.images[2])
@@ -140,12 +152,15 @@ def test_the_report_escapes_outputs_and_says_what_failed(renders, tmp_path: Path
     assert "assets/figure.diff.png" in page and "Traceback" in page
     summary = drift.summary_markdown(found)
     assert "| transformers | 5.24.0 | 5.25.0 |" in summary
-    assert "5 changed, 1 unchanged, 1 failed of 7 examples" in summary
+    assert "5 changed, 1 identical, 1 within tolerance, 1 failed of 8 examples" in summary
+    assert "`noisy.html`: largest attention-weight difference 0.0002" in summary
     assert "- `fails`: fails (snippets/x.py:3): ValueError: no" in summary
     assert "warnings appeared: ['FutureWarning: new']" in summary
-    unchanged = drift.Drift("t", "locked", [], [e for e in examples if e.status == "unchanged"],
-                            [], {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
-    assert unchanged.exit_status == 0
+    same = [e for e in examples if e.status in ("identical", "within tolerance")]
+    unchanged = drift.Drift("t", "locked", [], same, [], {"passed": 1, "skipped": 0,
+                            "failures": []})  # fmt: skip
+    assert unchanged.exit_status == 0  # float noise is no change: the weekly job adopts nothing
+    assert unchanged.verdict().startswith("0 changed, 1 identical, 1 within tolerance, 0 failed")
     changed = drift.Drift("t", "newest", [], [e for e in examples if e.status == "changed"],
                           [], {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
     assert changed.exit_status == 1
@@ -196,10 +211,12 @@ def test_an_accept_that_fails_after_adopting_the_outputs_says_what_it_changed(
 
 
 def test_accept_with_nothing_new_adopts_nothing(renders, monkeypatch, capsys, tmp_path: Path):
-    """The committed lock and no output changed: --accept writes nothing (a re-render's new
-    timings are no reason for a pull request)."""
-    before, _, _ = renders
-    same = drift.Drift("t", "locked", [], compare_renders(before, before, {}), [],
+    """The committed lock and no output changed beyond float noise: --accept writes nothing (a
+    re-render's new timings, or another CPU's last digits, are no reason for a pull request)."""
+    before, after, _ = renders
+    examples = compare_renders(before, after, {}, only={"same", "noisy"})
+    assert [e.status for e in examples] == ["within tolerance", "identical"]
+    same = drift.Drift("t", "locked", [], examples, [],
                        {"passed": 1, "skipped": 0, "failures": []})  # fmt: skip
     assert same.exit_status == 0
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from snippets.render.examples import (
 )
 from snippets.render.runner import render
 from tests.fake_examples import example_warns
-from tests.reproduce import differences
+from tests.reproduce import differences, render_with_warnings_as_errors
 from tests.test_render import SETTINGS, fake_example
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,34 +120,21 @@ def test_every_declared_warning_is_in_its_committed_output():
             assert part in text, f"{example_id}: its output does not show {part!r}"
 
 
-def _render_with_warnings_as_errors(folder: Path, only: list[str] = ()) -> Path:
-    only_args = [arg for example_id in only for arg in ("--only", example_id)]
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-W", "ignore::ResourceWarning",
-         "-m", "snippets.render", "--profile", "offline", "--device", "cpu", "--jobs", "2",
-         "--quiet", "--output-dir", str(folder), *only_args],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    return folder
-
-
 @pytest.mark.slow
-def test_every_example_renders_with_python_warnings_as_errors(tmp_path: Path):
-    """All examples, offline profile, ``python -W error``: an undeclared warning (Python's or
-    transformers') fails the render; the outputs equal the committed ones byte for byte where
-    they were committed from the same settings, and a second render's elsewhere (a GPU
-    runner's outputs: :mod:`tests.reproduce`). Two forked workers execute them (the attention
-    test renders serially and compares too).
+def test_every_example_renders_with_python_warnings_as_errors(full_render: Path, tmp_path: Path):
+    """All examples, offline profile, ``python -W error`` (the session's ``full_render``): an
+    undeclared warning (Python's or transformers') fails the render. The outputs agree with the
+    committed ones where they were committed from the same settings: texts exact, floats within
+    the tolerances across CPUs (the committed files may come from another CPU); elsewhere (a GPU
+    runner's outputs) a second render here gives the same bytes. :mod:`tests.reproduce`."""
+    assert len(mf.Manifest.read(full_render).entries) == len(discover_examples())
 
-    ResourceWarning stays ignored, as Python's default filters (and so a notebook) have it:
-    bertviz 1.4 leaves its ``head_view.js``/``model_view.js`` open (``open(...).read()``), and
-    as an error that warning is raised in a finalizer, where Python prints "Exception ignored
-    in ..." to stderr, which is part of the example's output."""
-    generated = _render_with_warnings_as_errors(tmp_path / "generated")
-    assert len(mf.Manifest.read(generated).entries) == len(discover_examples())
-    again = lambda ids: _render_with_warnings_as_errors(tmp_path / "again", ids)  # noqa: E731
-    assert differences(generated, again) == []
+    def again(ids: list[str]) -> Path:
+        return render_with_warnings_as_errors(tmp_path / "again", ids)
+
+    found = differences(full_render, again)
+    print("within tolerance:", *found.within, sep="\n  ")
+    assert found.beyond == []
 
 
 def test_model_loads_warn_only_what_is_declared_per_role_and_profile():

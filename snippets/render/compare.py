@@ -2,17 +2,18 @@
 
 Given a folder of committed outputs (``before``) and a fresh render of the same examples
 (``after``), each with its ``manifest.json``, and the fresh render's failures, says for every
-example whether it is *unchanged*, *changed* (and how), *failed* (with the traceback), or *new* /
-*removed*, and which warnings appeared or vanished. Each kind of output is compared in its own
-terms:
+example whether it is *identical* (the same bytes), *within tolerance* (it differs only as
+floating-point arithmetic on another CPU or thread count makes it differ: :class:`Tolerances`),
+*changed* (and how), *failed* (with the traceback), or *new* / *removed*, and which warnings
+appeared or vanished. Each kind of output is compared in its own terms:
 
-* text (``.txt``): a unified diff;
-* figures (``.png``): the share of pixels that differ, and the two images with a third that
-  marks the changed pixels;
+* text (``.txt``): a unified diff; texts are exact (no tolerance);
+* figures (``.png``): the share of pixels that differ and by how many levels at most, and the two
+  images with a third that marks the changed pixels;
 * attention views (``.html`` of bertviz): the largest difference between attention weights (and
   whether the tokens or shapes changed);
 * widget data (``.json``): a JSON diff, one line per changed value, and the largest numeric
-  difference.
+  difference; anything but a number is exact.
 
 Page fragments (``.md``) are not compared: they hold the caption and the provenance line, whose
 library versions differ whenever the versions do. Nothing here renders or imports torch.
@@ -34,6 +35,42 @@ from snippets.render.views import read_params
 MAX_DIFF_LINES = 200
 
 
+@dataclass(frozen=True)
+class Tolerances:
+    """How far one output of two renders may differ and still be the same output.
+
+    Floating-point results depend on the kernels the CPU's instruction set selects (AVX-512,
+    AVX2, ...) and on the order of sums a thread count gives; a render on another CPU moves the
+    last digits of weights and probabilities, never what they say. The bounds below were chosen
+    from measurements (docs/maintainers/checks.md, "Reproducible on any CPU"): the largest
+    differences seen between renders on one machine limited to AVX-512, AVX2 and no vector
+    instructions, with 1 and 2 threads, and a render on another machine, with a margin; each is
+    far below what a real change moves (a weight by 0.01, a bar by a pixel).
+
+    Attributes:
+        attention: largest absolute difference of an attention weight (the views store weights
+            rounded to 4 decimals; measured at most 0.0002).
+        data: largest absolute difference of a number in widget data (rounded to 4 decimals;
+            measured at most 0.0001).
+        pixel_level: largest difference of one pixel's channel, in levels of 255 (measured at
+            most 1: anti-aliasing of a line moved by a tiny fraction of a pixel; an edge that
+            moves by a whole pixel changes by far more).
+        pixel_share: largest share of a figure's pixels that may differ at all (measured at
+            most 0.04 %).
+    """
+
+    attention: float = 0.001
+    data: float = 0.001
+    pixel_level: int = 32
+    pixel_share: float = 0.01
+
+
+EXACT = Tolerances(attention=0.0, data=0.0, pixel_level=0, pixel_share=0.0)
+"""No difference tolerated: two renders on one machine with the same settings."""
+ACROSS_CPUS = Tolerances()
+"""What a render on another CPU, or with another thread count, may differ by."""
+
+
 @dataclass
 class FileChange:
     """How one output file changed.
@@ -47,6 +84,7 @@ class FileChange:
             asset folder.
         measure: the kind's number: changed lines, share of pixels (0-1), largest weight or
             value difference.
+        within: the difference is within the tolerances it was compared with (float noise).
     """
 
     name: str
@@ -55,6 +93,7 @@ class FileChange:
     diff: str = ""
     images: tuple[str, str, str] | None = None
     measure: float = 0.0
+    within: bool = False
 
 
 @dataclass
@@ -62,7 +101,7 @@ class ExampleDrift:
     """One example across the two renders."""
 
     id: str
-    status: str  # "unchanged", "changed", "failed", "new" or "removed"
+    status: str  # "identical", "within tolerance", "changed", "failed", "new" or "removed"
     changes: list[FileChange] = field(default_factory=list)
     error: str = ""
     traceback: str = ""
@@ -83,10 +122,14 @@ def compare_text(name: str, before: str, after: str) -> FileChange | None:
     return FileChange(name, "text", f"{changed} line(s) differ", _cut(lines), measure=changed)
 
 
-def compare_figure(name: str, before: Path, after: Path, assets: Path | None) -> FileChange | None:
-    """The share of pixels that differ between two PNGs (any channel); with ``assets``, the
-    two images and a difference image (changed pixels red over a faded ``before``) are written
-    there as ``<stem>.before.png``, ``.after.png``, ``.diff.png``.
+def compare_figure(
+    name: str, before: Path, after: Path, assets: Path | None, tolerances: Tolerances = EXACT
+) -> FileChange | None:
+    """The share of pixels that differ between two PNGs (any channel) and the largest difference
+    of a channel; within ``tolerances`` when both are at most its ``pixel_share`` and
+    ``pixel_level``. With ``assets``, the two images and a difference image (changed pixels red
+    over a faded ``before``) are written there as ``<stem>.before.png``, ``.after.png``,
+    ``.diff.png``.
 
     Raises:
         ValueError: a file is not an image (names it).
@@ -101,13 +144,19 @@ def compare_figure(name: str, before: Path, after: Path, assets: Path | None) ->
         new = np.asarray(Image.open(after).convert("RGBA"))
     except UnidentifiedImageError as error:
         raise ValueError(f"{name}: not an image ({error})") from None
+    within = False
     if old.shape != new.shape:
         share, summary = 1.0, f"size {old.shape[1]}x{old.shape[0]} -> {new.shape[1]}x{new.shape[0]}"
         mask = None
     else:
-        mask = (old != new).any(axis=2)
-        share = float(mask.mean())
-        summary = f"{share:.2%} of pixels differ ({int(mask.sum()):,} of {mask.size:,})"
+        levels = np.abs(old.astype(np.int16) - new.astype(np.int16)).max(axis=2)
+        mask = levels > 0
+        share, level = float(mask.mean()), int(levels.max())
+        summary = (
+            f"{share:.2%} of pixels differ ({int(mask.sum()):,} of {mask.size:,}), "
+            f"by at most {level} of 255 levels"
+        )
+        within = share <= tolerances.pixel_share and level <= tolerances.pixel_level
     images = None
     if assets is not None:
         assets.mkdir(parents=True, exist_ok=True)
@@ -119,7 +168,7 @@ def compare_figure(name: str, before: Path, after: Path, assets: Path | None) ->
         if mask is not None:
             faded[mask] = (220, 0, 0)
         Image.fromarray(faded).save(assets / images[2])
-    return FileChange(name, "figure", summary, images=images, measure=share)
+    return FileChange(name, "figure", summary, images=images, measure=share, within=within)
 
 
 def _flatten(value: Any) -> list[float]:
@@ -132,9 +181,12 @@ def _shape(value: Any) -> tuple[int, ...]:
     return (len(value), *_shape(value[0])) if isinstance(value, list) and value else ()
 
 
-def compare_view(name: str, before: str, after: str) -> FileChange | None:
-    """The largest difference between the attention weights of two bertviz views; a change of
-    tokens or of shape is named instead."""
+def compare_view(
+    name: str, before: str, after: str, tolerances: Tolerances = EXACT
+) -> FileChange | None:
+    """The largest difference between the attention weights of two bertviz views, within
+    ``tolerances`` when at most its ``attention``; a change of tokens or of shape is named
+    instead (never within)."""
     if before == after:
         return None
     try:
@@ -160,7 +212,8 @@ def compare_view(name: str, before: str, after: str) -> FileChange | None:
         summary += f" ({'; '.join(notes)})"
     elif largest == 0.0:
         summary = "same attention weights; the page around them changed"
-    return FileChange(name, "view", summary, measure=largest)
+    within = not notes and 0.0 < largest <= tolerances.attention
+    return FileChange(name, "view", summary, measure=largest, within=within)
 
 
 def json_differences(before: Any, after: Any, path: str = "$") -> list[tuple[str, Any, Any]]:
@@ -182,17 +235,19 @@ def json_differences(before: Any, after: Any, path: str = "$") -> list[tuple[str
     return [] if before == after else [(path, before, after)]
 
 
-def compare_data(name: str, before: str, after: str) -> FileChange | None:
-    """A JSON diff of two widget data files: one line per changed value."""
+def compare_data(
+    name: str, before: str, after: str, tolerances: Tolerances = EXACT
+) -> FileChange | None:
+    """A JSON diff of two widget data files: one line per changed value; within ``tolerances``
+    when every changed value is a number that moved by at most its ``data``."""
     if before == after:
         return None
     found = json_differences(json.loads(before), json.loads(after))
     if not found:
         return FileChange(name, "data", "same values, written differently", measure=0.0)
-    numbers = [
-        abs(a - b) for _, a, b in found if isinstance(a, int | float) and isinstance(b, int | float)
-    ]
+    numbers = [abs(a - b) for _, a, b in found if _number(a) and _number(b)]
     largest = max(numbers, default=0.0)
+    within = len(numbers) == len(found) and largest <= tolerances.data
     summary = f"{len(found)} value(s) differ"
     if numbers:
         summary += f", largest numeric difference {largest:.4g}"
@@ -200,22 +255,33 @@ def compare_data(name: str, before: str, after: str) -> FileChange | None:
         f"{path}: {json.dumps(a, ensure_ascii=False)} -> {json.dumps(b, ensure_ascii=False)}"
         for path, a, b in found
     ]
-    return FileChange(name, "data", summary, _cut(lines), measure=largest)
+    return FileChange(name, "data", summary, _cut(lines), measure=largest, within=within)
 
 
-def compare_file(name: str, before: Path, after: Path, assets: Path | None) -> FileChange | None:
-    """Compare one output file present in both renders, by its kind (its suffix)."""
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def compare_file(
+    name: str,
+    before: Path,
+    after: Path,
+    assets: Path | None,
+    tolerances: Tolerances = EXACT,
+) -> FileChange | None:
+    """Compare one output file of either render, by its kind (its suffix); None when the bytes
+    are the same."""
     if not before.exists():
         return FileChange(name, "added", "a new output file")
     if not after.exists():
         return FileChange(name, "removed", "no longer written")
     if name.endswith(".png"):
-        return compare_figure(name, before, after, assets)
+        return compare_figure(name, before, after, assets, tolerances)
     old, new = before.read_text(encoding="utf-8"), after.read_text(encoding="utf-8")
     if name.endswith(".html"):
-        return compare_view(name, old, new)
+        return compare_view(name, old, new, tolerances)
     if name.endswith(".json"):
-        return compare_data(name, old, new)
+        return compare_data(name, old, new, tolerances)
     change = compare_text(name, old, new)
     if change and not name.endswith(".txt"):
         change.kind = "other"
@@ -227,8 +293,10 @@ def compare_renders(
     after: Path,
     failures: dict[str, dict[str, Any]] | None = None,
     assets: Path | None = None,
+    tolerances: Tolerances = ACROSS_CPUS,
+    only: set[str] | None = None,
 ) -> list[ExampleDrift]:
-    """Every example of either render, compared.
+    """Every example of either render (or the ``only`` ones), compared.
 
     Args:
         before: a folder of outputs with its ``manifest.json`` (the committed ones).
@@ -236,6 +304,9 @@ def compare_renders(
         failures: ``{example id: {"error", "traceback", "warnings"}}`` of the examples that
             failed in the fresh render (its ``--report``).
         assets: where to write the images of changed figures (None: nowhere).
+        tolerances: what an output may differ by and be *within tolerance*
+            (:data:`ACROSS_CPUS`: the drift report and the tests across machines).
+        only: compare just these example ids.
 
     Raises:
         ManifestError: a manifest cannot be read.
@@ -243,7 +314,7 @@ def compare_renders(
     failures = failures or {}
     old, new = Manifest.read(before).entries, Manifest.read(after).entries
     results = []
-    for example_id in sorted(set(old) | set(new) | set(failures)):
+    for example_id in sorted(only if only is not None else set(old) | set(new) | set(failures)):
         previous = old.get(example_id)
         was_warned = previous.warnings if previous else []
         if example_id in failures:
@@ -268,12 +339,16 @@ def compare_renders(
             change
             for name in names
             if not name.endswith(".md")
-            and (change := compare_file(name, before / name, after / name, assets)) is not None
+            and (change := compare_file(name, before / name, after / name, assets, tolerances))
+            is not None
         ]
         now_warned = new[example_id].warnings
         appeared = [w for w in now_warned if w not in was_warned]
         vanished = [w for w in was_warned if w not in now_warned]
-        status = "changed" if changes or appeared or vanished else "unchanged"
+        if appeared or vanished or not all(change.within for change in changes):
+            status = "changed"
+        else:
+            status = "within tolerance" if changes else "identical"
         results.append(ExampleDrift(example_id, status, changes, "", "", appeared, vanished))
     return results
 

@@ -9,12 +9,15 @@
 2. installs it into a scratch environment (``.nox/drift/env``; ``--locked`` uses the current one);
 3. renders every example there into ``.nox/drift/generated/``, with the profile and device of the
    committed outputs, and runs the pages' doctests and the notebooks in that environment;
-4. compares the new outputs with the committed ones (:mod:`snippets.render.compare`) and writes
-   the report: ``dist/drift/index.html`` (a page a person reads: diffs, figures side by side,
-   tracebacks) and ``dist/drift/summary.md`` (the same in short, a pull request's body).
+4. compares the new outputs with the committed ones (:mod:`snippets.render.compare`: each output
+   is *identical*, *within tolerance* of the committed one, i.e. float noise of another CPU or
+   thread count, or *changed*) and writes the report: ``dist/drift/index.html`` (a page a
+   person reads: diffs, figures side by side, tracebacks) and ``dist/drift/summary.md`` (the
+   same in short, a pull request's body).
 
-Exit status: 0 when no output changed and nothing failed, 1 when outputs changed, 2 when something
-failed (an example, a doctest, a notebook, the lock or the install), 130 when interrupted.
+Exit status: 0 when no output changed beyond tolerance and nothing failed, 1 when outputs
+changed, 2 when something failed (an example, a doctest, a notebook, the lock or the install),
+130 when interrupted.
 ``--accept`` then adopts the candidate: it writes the re-rendered outputs into ``docs/generated/``,
 rewrites the notebooks and replaces ``locks/`` (in that order, the lock last); it refuses when
 anything failed.
@@ -46,6 +49,9 @@ REPORT_DIR = REPO_ROOT / "dist" / "drift"
 # What runs in the candidate environment besides the render: the pages' doctests (Sybil) and the
 # notebooks, top to bottom.
 TESTS = ("docs", "tests/test_notebooks.py", "-k", "column or test_notebooks_run")
+# The statuses of an example whose outputs are the committed ones: the same bytes, or float noise
+# within the tolerances (compare.ACROSS_CPUS); neither is a change worth adopting.
+SAME = ("identical", "within tolerance")
 
 
 class DriftError(RuntimeError):
@@ -88,7 +94,8 @@ class Drift:
 
     @property
     def changed(self) -> bool:
-        return any(e.status != "unchanged" for e in self.examples)
+        """An output changed beyond the tolerances (or an example is new, removed, failed)."""
+        return any(e.status not in SAME for e in self.examples)
 
     @property
     def exit_status(self) -> int:
@@ -98,7 +105,8 @@ class Drift:
         total = len(self.examples)
         parts = [
             f"{self.count('changed')} changed",
-            f"{self.count('unchanged')} unchanged",
+            f"{self.count('identical')} identical",
+            f"{self.count('within tolerance')} within tolerance",
             f"{self.count('failed')} failed",
         ]
         for status in ("new", "removed"):
@@ -335,6 +343,7 @@ def summary_markdown(drift: Drift, limit: int = 60_000) -> str:
         ("changed", "Changed"),
         ("new", "New"),
         ("removed", "Removed"),
+        ("within tolerance", "Within tolerance (float noise, not adopted on its own)"),
     ):
         chosen = [e for e in drift.examples if e.status == status]
         if chosen:
@@ -373,7 +382,7 @@ body { font: 15px/1.5 system-ui, sans-serif; max-width: 72rem; margin: 2rem auto
 h1 { font-size: 1.6rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .6rem; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: 13px; }
-.failed { color: #a00000; } .changed { color: #8a5a00; } .unchanged { color: #1f6f2b; }
+.failed { color: #a00000; } .changed { color: #8a5a00; } .identical, .within { color: #1f6f2b; }
 .figures { display: flex; gap: .5rem; flex-wrap: wrap; } .figures figure { margin: 0; }
 .figures img { max-width: 22rem; border: 1px solid #ccc; }
 ins { background: #e6ffec; text-decoration: none; } del { background: #ffebe9; }
@@ -434,14 +443,14 @@ def report_html(drift: Drift) -> str:
     )
     for failure in tests.get("failures", []):
         parts.append(f"<h3 class='failed'>{e(failure['name'])}</h3><pre>{e(failure['text'])}</pre>")
-    order = {"failed": 0, "changed": 1, "new": 2, "removed": 3, "unchanged": 4}
+    order = {"failed": 0, "changed": 1, "new": 2, "removed": 3, "within tolerance": 4}
     parts.append("<h2>Examples</h2>")
-    for example in sorted(drift.examples, key=lambda x: (order[x.status], x.id)):
-        if example.status == "unchanged":
+    for example in sorted(drift.examples, key=lambda x: (order.get(x.status, 5), x.id)):
+        if example.status == "identical":
             continue
         parts.append(
             f"<h3 id='{e(example.id)}'><code>{e(example.id)}</code>: "
-            f"<span class='{example.status}'>{example.status}</span></h3>"
+            f"<span class='{example.status.split()[0]}'>{example.status}</span></h3>"
         )
         if example.error:
             parts.append(f"<p>{e(example.error)}</p><pre>{e(example.traceback)}</pre>")
@@ -469,11 +478,11 @@ def report_html(drift: Drift) -> str:
                     )
                 )
                 parts.append(f"<div class='figures'>{cells}</div>")
-    unchanged = [x.id for x in drift.examples if x.status == "unchanged"]
-    if unchanged:
+    identical = [x.id for x in drift.examples if x.status == "identical"]
+    if identical:
         parts.append(
-            f"<p>Unchanged ({len(unchanged)}): "
-            + ", ".join(f"<code>{e(i)}</code>" for i in unchanged)
+            f"<p>Identical ({len(identical)}): "
+            + ", ".join(f"<code>{e(i)}</code>" for i in identical)
             + ".</p>"
         )
     parts.append("</body></html>\n")
@@ -550,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument(
         "--locked",
         action="store_true",
-        help="use the committed lock (a byte-for-byte reproducibility check)",
+        help="use the committed lock (a reproducibility check: identical or within tolerance)",
     )
     group.add_argument(
         "--upgrade-package",

@@ -63,15 +63,36 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
+# Settings that make the CPU's math libraries use fewer instructions than the CPU has (oneDNN,
+# MKL); torch's own ATEN_CPU_CAPABILITY shows in torch's reported capability.
+ISA_LIMITS = ("ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
+def cpu_class() -> str:
+    """The CPU class that float results depend on: the architecture and the instruction-set
+    level torch's kernels use (``x86_64, AVX512``), with any limit set on oneDNN or MKL
+    (``x86_64, AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2``).
+
+    Outputs rendered on CPUs of two classes may differ in the last digits of their floats (the
+    kernels sum in other orders); this is how a maintainer tells why bytes differ.
+    """
+    import torch
+
+    parts = [platform.machine(), torch.backends.cpu.get_cpu_capability()]
+    parts += [f"{name}={os.environ[name]}" for name in ISA_LIMITS if os.environ.get(name)]
+    return ", ".join(parts)
+
+
 def device_label(device: str) -> str:
-    """Human name of the device, for captions and the manifest."""
+    """Human name of the device, for captions and the manifest: ``cpu (x86_64, AVX512)``,
+    ``cuda (NVIDIA H100 80GB HBM3)``."""
     if device == "cuda":
         import torch
 
         return f"cuda ({torch.cuda.get_device_name(0)})"
     if device == "mps":
         return "mps (Apple GPU)"
-    return f"cpu ({platform.machine()})"
+    return f"cpu ({cpu_class()})"
 
 
 def in_hub_cache(name: str, revision: str) -> bool:

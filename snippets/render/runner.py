@@ -118,7 +118,7 @@ def _render_locked(
         store.import_seconds = timings["imports"] = import_libraries(to_render)
         set_inference_threads()
     quiet_libraries()
-    label = device_label(settings.device)
+    label = device_label(settings.device) if to_render else ""  # (asks torch: only when it runs)
     if jobs > 1 and len(to_render) > 1:
         results = execute_in_workers(
             to_render, store, settings.seed, jobs, timings["examples"], require_alt
