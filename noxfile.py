@@ -68,8 +68,10 @@ def _require_npm(session: nox.Session) -> None:
 
 
 def environment(session: nox.Session, subset: str | None = None) -> dict[str, str]:
-    """Make ``.nox/lecture`` hold exactly the lock (uv pip sync: about 0.3 s when it does
-    already) and this project, editable; return the variables that run a command in it.
+    """Make ``.nox/lecture`` hold exactly the lock and this project, editable (nothing runs when
+    its record of the last install shows it does already; uv pip sync otherwise); return the
+    variables that run a command in it. An install that was interrupted is never used as it
+    is: the next session finishes it (``snippets.render.lock.sync_environment``).
 
     With ``subset`` (``docs.txt``), an environment without torch gets only that subset; one that
     has torch keeps the whole lock. Stops the session when the lock was made from another
@@ -82,17 +84,16 @@ def environment(session: nox.Session, subset: str | None = None) -> dict[str, st
         locking.check_lock_matches(path)
     except locking.LockError as error:
         session.error(str(error))
-    python = locking.bootstrap_environment(
+    locking.bootstrap_environment(
         ENV_DIR,
         lambda: _interpreter(session),
         run=lambda _what, command: session.run(*command, external=True),
         log=session.log,
     )
-    with tempfile.TemporaryDirectory() as scratch:
-        for command in locking.install_commands(
-            str(ENV_DIR / "bin" / "uv"), python, path, Path(scratch)
-        ):
-            session.run(*command, external=True)
+    locking.sync_environment(
+        ENV_DIR, path, run=lambda _what, command: session.run(*command, external=True),
+        log=session.log,
+    )  # fmt: skip
     return {
         "PATH": f"{ENV_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(ENV_DIR),

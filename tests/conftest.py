@@ -70,12 +70,19 @@ def tiny_generator(gpt2_tokenizer, tmp_path_factory):
 
 
 def pytest_configure(config) -> None:
-    """In CI (LECTURE_REQUIRE_BROWSER=1) a missing Chromium is an error, never a skip."""
+    """In CI (LECTURE_REQUIRE_BROWSER=1) a missing Chromium, or pdftoppm (which reads the PDF's
+    pages back as images), is an error, never a skip."""
     import os
+    import shutil
 
     from snippets.render.pdf import find_chromium
 
     if os.environ.get("LECTURE_REQUIRE_BROWSER") and find_chromium() is None:
         raise pytest.UsageError(
             "LECTURE_REQUIRE_BROWSER is set but no Chromium was found: apt-get install chromium"
+        )
+    if os.environ.get("LECTURE_REQUIRE_BROWSER") and shutil.which("pdftoppm") is None:
+        raise pytest.UsageError(
+            "LECTURE_REQUIRE_BROWSER is set but pdftoppm was not found: apt-get install "
+            "poppler-utils"
         )

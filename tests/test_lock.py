@@ -182,3 +182,72 @@ def test_requirements_of_a_program_follow_the_lock():
     assert lock.required_by(path)["tokenizers"] == ("sentence-transformers", "transformers")
     with pytest.raises(lock.LockError, match="does not name leftpad"):
         lock.requirements_of(path, ["leftpad"])
+
+
+# -- Installing the lock on a fresh machine, and after an interrupted install -----------------
+
+
+def _fake_runner(env: Path, calls: list[list[str]]):
+    """A ``run`` that records commands and does what the real ones leave behind: ``venv`` makes
+    ``bin/python`` and a site-packages folder, a sync adds a package there."""
+
+    def run(what: str, command: list[str]) -> None:
+        calls.append(command)
+        if command[1:3] == ["-m", "venv"]:
+            (env / "bin").mkdir(parents=True)
+            (env / "bin" / "python").touch()
+            (env / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+        if command[1:3] == ["pip", "sync"]:
+            (env / "lib" / "python3.11" / "site-packages" / f"package-{len(calls)}").touch()
+
+    return run
+
+
+def test_the_build_backend_is_installed_before_the_sync_that_builds_the_project(tmp_path: Path):
+    """On an empty download cache uv built the project with the new venv's setuptools 65.5 (no
+    bdist_wheel) before installing the lock's: the lock's setuptools now comes first, hashed."""
+    commands = lock.install_commands("uv", Path("python"), lock.LOCK_DIR / lock.CPU_LOCK, tmp_path)
+    (backend, sync) = commands
+    assert backend[:3] == ["uv", "pip", "install"] and "--require-hashes" in backend
+    entry = (tmp_path / "build-backend.txt").read_text()
+    assert entry.startswith(
+        f"setuptools=={lock.read_lock(lock.LOCK_DIR / lock.CPU_LOCK)['setuptools']} "
+    )
+    assert "--hash=sha256:" in entry
+    assert sync[:3] == ["uv", "pip", "sync"] and "--no-build-isolation" in sync
+    assert (tmp_path / "requirements.txt").read_text().startswith(f"-e {lock.REPO_ROOT}\n")
+
+
+def test_an_interrupted_set_up_is_made_again_and_an_interrupted_sync_reinstalls(tmp_path: Path):
+    env, calls, said = tmp_path / "env", [], []
+    run = _fake_runner(env, calls)
+    lock_file = lock.LOCK_DIR / lock.DOCS_LOCK
+    # a venv whose set-up stopped before uv was installed: no marker, so removed and made again
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").touch()
+    (env / "half-written").touch()
+    lock.bootstrap_environment(env, lambda: "python3.11", run, said.append)
+    assert "has no record of a finished set-up" in said[0] and not (env / "half-written").exists()
+    assert [c[1:3] for c in calls] == [["-m", "venv"], ["-m", "pip"]]
+    # the first sync after the set-up is a plain one
+    calls.clear()
+    assert lock.sync_environment(env, lock_file, run, said.append)
+    assert [c[1:3] for c in calls] == [["pip", "install"], ["pip", "sync"]]
+    assert not any("--reinstall" in c for c in calls)
+    # nothing changed since: nothing runs
+    calls.clear()
+    assert not lock.sync_environment(env, lock_file, run, said.append) and calls == []
+    # a package added by hand moves site-packages: synced again (uv removes it)
+    (env / "lib" / "python3.11" / "site-packages" / "extra").touch()
+    assert lock.sync_environment(env, lock_file, run, said.append)
+
+    # a sync that did not finish (Ctrl-C): the stamp is gone, so every package is reinstalled
+    def interrupted(what: str, command: list[str]) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lock.sync_environment(env, lock.LOCK_DIR / lock.CPU_LOCK, interrupted, said.append)
+    calls.clear()
+    assert lock.sync_environment(env, lock_file, run, said.append)
+    assert said[-1].startswith("the last install into this environment did not finish")
+    assert all("--reinstall" in c for c in calls) and len(calls) == 2

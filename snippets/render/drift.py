@@ -33,7 +33,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -182,9 +181,7 @@ def candidate_environment(work: Path, locks: Path, reuse: bool) -> Path:
     if reuse:
         return Path(sys.executable)
     python = lock.bootstrap_environment(work / "env", lambda: sys.executable, run=_run, log=print)
-    with tempfile.TemporaryDirectory() as scratch:
-        for command in lock.install_commands(_uv(), python, locks / lock.CPU_LOCK, Path(scratch)):
-            _run("installing the candidate lock and the project (editable)", command)
+    lock.sync_environment(work / "env", locks / lock.CPU_LOCK, run=_run, log=print, uv=_uv())
     return python
 
 

@@ -312,6 +312,12 @@ def _show(path: Path) -> str:
 # setuptools first, with an empty one it built with 65.5 and failed.
 BUILD_BACKEND = "setuptools"
 BOOTSTRAPPED = ".lecture-bootstrapped"  # written once the venv and its uv are complete
+# What the environment was last synced to, written when a sync finished (and removed before one
+# starts): the lock's digest and the modification time of site-packages then. A missing stamp in
+# a bootstrapped environment means the last sync did not finish (Ctrl-C, a lost connection):
+# uv may have left a package half-written (a dist-info without METADATA was seen), which a plain
+# sync does not notice, so the next sync reinstalls every package.
+SYNCED = ".lecture-synced"
 
 
 def bootstrap_environment(
@@ -331,7 +337,10 @@ def bootstrap_environment(
     if (env / BOOTSTRAPPED).exists() and python.exists():
         return python
     if env.exists():
-        log(f"{_show(env)} was left unfinished by an interrupted install: making it again")
+        log(
+            f"{_show(env)} has no record of a finished set-up (an interrupted install, or one "
+            "made by an older version of this project): making it again"
+        )
         shutil.rmtree(env)
     run("making the environment", [interpreter(), "-m", "venv", str(env)])
     with tempfile.TemporaryDirectory() as scratch:
@@ -340,16 +349,59 @@ def bootstrap_environment(
         run("installing uv at the lock's version",
             [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--require-hashes",
              "--disable-pip-version-check", "-r", str(entry)])  # fmt: skip
+    (env / SYNCED).write_text("bootstrapped, not synced yet\n")
     (env / BOOTSTRAPPED).write_text("venv and uv installed; the lock is synced by every session\n")
     return python
 
 
-def install_commands(uv: str, python: Path, lock_file: Path, scratch: Path) -> list[list[str]]:
+def _sync_state(env: Path, lock_file: Path) -> str:
+    """What a finished sync of ``lock_file`` into ``env`` leaves: the lock's digest, the project's
+    folder and site-packages' modification time (a package added or removed by hand moves it)."""
+    digest = hashlib.sha256(lock_file.read_bytes() + str(REPO_ROOT).encode()).hexdigest()
+    site = next((env / "lib").glob("python*/site-packages"), env)
+    return f"{digest} {site.stat().st_mtime_ns}\n"
+
+
+def sync_environment(
+    env: Path,
+    lock_file: Path,
+    run: Callable[[str, list[str]], object],
+    log: Callable[[str], object],
+    uv: str | None = None,
+) -> bool:
+    """Make the bootstrapped environment ``env`` hold exactly ``lock_file`` and this project,
+    editable (:func:`install_commands`), unless its ``SYNCED`` stamp shows it does already
+    (nothing run: a few file reads). Returns whether it ran the install.
+
+    After an unfinished sync (no stamp) every package is reinstalled, since uv does not repair a
+    package it was interrupted writing. ``uv`` defaults to the environment's own.
+    """
+    stamp = env / SYNCED
+    recorded = stamp.read_text() if stamp.exists() else None
+    if recorded == _sync_state(env, lock_file):
+        return False
+    reinstall = recorded is None
+    if reinstall:
+        log("the last install into this environment did not finish: reinstalling every package")
+    stamp.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        commands = install_commands(uv or str(env / "bin" / "uv"), env / "bin" / "python",
+                                    lock_file, Path(scratch), reinstall)  # fmt: skip
+        for command in commands:
+            run("installing the lock and the project (editable)", command)
+    stamp.write_text(_sync_state(env, lock_file))
+    return True
+
+
+def install_commands(
+    uv: str, python: Path, lock_file: Path, scratch: Path, reinstall: bool = False
+) -> list[list[str]]:
     """The commands that make ``python``'s environment hold exactly ``lock_file`` (hashes
     checked) and this project, editable; anything else is removed. First the lock's build
     backend (see ``BUILD_BACKEND``), then ``uv pip sync`` of the lock and the project, built
-    without isolation by that backend. Writes their requirements files into the folder
-    ``scratch``. A CPU lock also finds torch's CPU build (:func:`torch_cpu_sources`).
+    without isolation by that backend (``--reinstall`` with ``reinstall``). Writes their
+    requirements files into the folder ``scratch``. A CPU lock also finds torch's CPU build
+    (:func:`torch_cpu_sources`).
 
     Raises:
         LockError: the lock does not name the build backend.
@@ -359,10 +411,11 @@ def install_commands(uv: str, python: Path, lock_file: Path, scratch: Path) -> l
     wanted = scratch / "requirements.txt"
     wanted.write_text(f"-e {REPO_ROOT}\n-r {lock_file}\n")
     sources = torch_cpu_sources() if lock_file.name == CPU_LOCK else []
+    again = ["--reinstall"] if reinstall else []
     return [
         [uv, "pip", "install", "--python", str(python), "--no-deps", "--require-hashes",
-         "--quiet", "-r", str(backend)],
-        [uv, "pip", "sync", "--python", str(python), "--no-build-isolation", *sources,
+         "--quiet", *again, "-r", str(backend)],
+        [uv, "pip", "sync", "--python", str(python), "--no-build-isolation", *sources, *again,
          str(wanted)],
     ]  # fmt: skip
 
