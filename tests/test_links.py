@@ -1,7 +1,7 @@
 """Every link of the built site and of its print page leads somewhere, and every citation
 resolves (tests/link_check.py; issue 14).
 
-The site is built afresh; the checker parses every page with BeautifulSoup: no dead internal link
+The site is built afresh; the checker parses every page (html.parser): no dead internal link
 or anchor, no duplicate id (code line anchors included), no root-absolute URL (404.html from
 disk), no empty contents entry (the notebook pages). The PDF is made by a later step
 (``python -m snippets.render.pdf``); until then the home page says how to make it instead of
@@ -61,6 +61,43 @@ def test_the_checker_finds_what_print_site_left_broken(tmp_path):
     assert len(report.dead_anchors) == 1 and "#gone" in report.dead_anchors[0]
     assert len(report.root_absolute) == 1 and len(report.dead_links) == 1
     assert len(report.empty_toc_entries) == 1
+
+
+def test_the_checker_follows_folder_links_and_names_what_is_missing(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "index.html").write_text('<h1 id="top">A</h1><a href="../#top"></a>')
+    (tmp_path / "index.html").write_text(
+        '<p id="top"><a href="a/"></a><a href="a/#top"></a><a href="./"></a>'
+        '<a href="a/#nowhere"></a><a href="../outside.html"></a><a href="b/x.png"></a></p>'
+    )
+    report = check_site(tmp_path)
+    assert (report.pages, report.links, report.anchors) == (2, 7, 3)
+    assert report.dead_anchors == ["index.html: link 'a/#nowhere' -> no id in a/index.html"]
+    assert report.dead_links == [
+        "index.html: link '../outside.html' -> no file ../outside.html",
+        "index.html: link 'b/x.png' -> no file b/x.png",
+    ]
+
+
+def test_a_site_identical_to_the_last_clean_one_is_not_parsed_again(tmp_path, capsys):
+    from tests import link_check
+
+    site, cache = tmp_path / "site", tmp_path / "cache" / "link-check.json"
+    site.mkdir()
+    (site / "index.html").write_text('<h1 id="a">A</h1><a href="#a"></a>')
+    assert link_check.main([str(site), "--cache", str(cache)]) == 0
+    assert capsys.readouterr().out == "1 pages, 1 internal links, 1 anchors: 0 problems\n"
+    assert link_check.main([str(site), "--cache", str(cache)]) == 0
+    assert "(the site is the one checked last)" in capsys.readouterr().out
+    (site / "index.html").write_text('<h1 id="a">A</h1><a href="#b"></a>')  # a page changed
+    assert link_check.main([str(site), "--cache", str(cache)]) == 1
+    assert "no id in index.html" in capsys.readouterr().out and not cache.exists()
+    (site / "index.html").write_text('<h1 id="a">A</h1><a href="#a"></a><a href="x.png"></a>')
+    assert link_check.main([str(site), "--cache", str(cache)]) == 1  # x.png is missing
+    (site / "x.png").write_bytes(b"")
+    assert link_check.main([str(site), "--cache", str(cache)]) == 0
+    (site / "x.png").unlink()  # a file removed: the list of files is part of the digest
+    assert link_check.main([str(site), "--cache", str(cache)]) == 1
 
 
 def test_print_page_leaves_out_maintainer_pages_and_empty_chapters(site):
