@@ -109,15 +109,23 @@ def run(session: nox.Session, variables: dict[str, str], *args: str, **kwargs) -
     return session.run(*command, env=env, external=True, **kwargs)
 
 
-def _last_check_ok(session: nox.Session, env: dict[str, str]) -> bool:
-    """True when ``render --check`` finds nothing stale; it imports neither torch nor
-    transformers, so a frozen checkout builds with the documentation tools alone.
+def _start(variables: dict[str, str], *args: str, **extra: str) -> subprocess.Popen:
+    """Start ``args`` in the lecture's environment (its programs, its ``variables``), its output
+    (stdout and stderr) kept for later."""
+    command = [str(ENV_DIR / "bin" / args[0]), *args[1:]]
+    env = {**os.environ, **variables, **extra}
+    return subprocess.Popen(command, cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
 
-    Stops the session when the check cannot run (a damaged manifest, a malformed example)."""
-    output = run(session, env, "python", "-m", "snippets.render", "--check",
-                 success_codes=[0, 1, 2], silent=True, stderr=subprocess.STDOUT)  # fmt: skip
-    text = output if isinstance(output, str) else ""
+
+def _fresh(session: nox.Session, check: subprocess.Popen) -> bool:
+    """True when ``render --check`` (started by :func:`_start`) found nothing stale; it imports
+    neither torch nor transformers, so a frozen checkout builds with the documentation tools
+    alone. Stops the session when the check cannot run (a damaged manifest, a malformed
+    example)."""
+    text, _ = check.communicate()
     if "are fresh" in text:
+        session.log(text.strip())
         return True
     if "problem(s)" not in text:
         session.error(text.strip() or "render --check failed")
@@ -126,13 +134,29 @@ def _last_check_ok(session: nox.Session, env: dict[str, str]) -> bool:
 
 
 def _build(session: nox.Session) -> dict[str, str]:
-    """Render what is stale (installing the whole lock only then), then build site/."""
+    """Render what is stale (installing the whole lock only then), then build site/ and check
+    its links.
+
+    ``render --check`` reads what the build reads and writes nothing, so the two run side by
+    side: on two cores the check costs the main job no time. When something is stale, that
+    build is dropped unseen: the render runs, then the site is built again.
+    """
     env = environment(session, subset=locking.DOCS_LOCK)
-    if not _last_check_ok(session, env):
+    session.log("render --check and mkdocs build --strict, side by side")
+    check = _start(env, "python", "-m", "snippets.render", "--check")
+    build = _start(env, "mkdocs", "build", "--strict", **MKDOCS_ENV)
+    if _fresh(session, check):
+        built, _ = build.communicate()
+        print(built, end="", flush=True)
+        if build.returncode:
+            session.error(f"mkdocs build --strict failed (exit {build.returncode})")
+    else:
+        build.kill()
+        build.communicate()
         _require_npm(session)
         env = environment(session)
         run(session, env, "python", "-m", "snippets.render", *session.posargs)
-    run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
+        run(session, env, "mkdocs", "build", "--strict", env=MKDOCS_ENV)
     # no dead link or anchor; a site identical to the last clean one is not parsed again
     run(session, env, "python", "-m", "tests.link_check", "site", "--cache", LINK_CHECK_CACHE)
     return env
