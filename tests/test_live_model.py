@@ -55,7 +55,7 @@ HEAVY = ("/assets/vendor/wllama/", "/assets/vendor/huggingface-jinja/", ".gguf",
 # Browser (llama.cpp on the 4-bit file) against transformers (the same weights dequantized to
 # float32), next-token probabilities of the top 5 for the pages' prompts: measured at most
 # 0.023 apart (" The" after the chat template's prompt: 0.152 against 0.130; " Paris" 0.0033),
-# see docs/maintainers/checks.md. llama.cpp's products of 4-bit weights round the activations
+# see docs/maintainers/benchmark.md. llama.cpp's products of 4-bit weights round the activations
 # to 8 bits too; transformers computes in float32 throughout.
 PROBABILITY_TOLERANCE = 0.03
 
@@ -441,6 +441,8 @@ def _open(live, name: str) -> LivePage:
 def homework(live):
     """The homework page's two panels, loaded after three broken model files."""
     page = _open(live, "homework.html")
+    text = page.evaluate("document.querySelector('.live-model-panel').textContent")
+    assert "cannot run the model" not in text, "this Chromium lacks WebAssembly Memory64 (133+)"
     failures = {}
     for mode in ("missing", "truncated", "interrupted"):
         live["server"].mode = mode
