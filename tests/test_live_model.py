@@ -282,7 +282,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(head)
         self.wfile.flush()
-        time.sleep(0.2)  # let the browser read what came before the connection closes
+        time.sleep(0.5)  # the browser reads (and shows) what came before the connection closes
         self.close_connection = True
 
 
@@ -448,6 +448,15 @@ def homework(live):
         live["server"].mode = mode
         button = "Load the model (98.4 MB)" if mode == "missing" else "Retry"
         _click(page, "next-token", button)
+        if mode == "interrupted":  # the progress bar, while the first MiB is all there is
+            failures["progress"] = page.until(
+                f"""(() => {{ const p = {_panel("chat")}.querySelector('progress');
+                  return !p.hidden && p.value > 0 && [p.value, p.max,
+                    p.getAttribute('aria-valuetext'),
+                    {_panel("chat")}.querySelector('.live-model-state').textContent]; }})()""",
+                LOAD_TIMEOUT_S,
+                "the progress bar",
+            )
         page.until(f"{STATE} === 'failed'", LOAD_TIMEOUT_S, f"the {mode} file to fail")
         failures[mode] = page.evaluate(
             f"""(() => {{ const p = {_panel("next-token")};
@@ -490,6 +499,10 @@ def test_a_broken_model_file_gets_a_message_and_a_retry(homework):
         assert failures[mode]["retry"], mode
         assert failures[mode]["message"] == failures[mode]["other"]  # both panels say it
         assert "The rest of the page works as before" in failures[mode]["message"]
+    value, total, said, state = failures["progress"]
+    assert 0 < value <= 1 << 20 and total == live_model.GGUF_BYTES
+    assert re.fullmatch(r"\d\.\d MB of 98\.4 MB", said), said
+    assert state == f"Downloading the model: {said}"
     before, after = failures["dial"]
     assert before.startswith("T = 1.0") and after.startswith("T = 0.9"), failures["dial"]
 
@@ -569,10 +582,12 @@ def test_next_token_probabilities_agree_with_transformers(homework, instruct_gen
     weights: the same top token unless the two first choices are within the tolerance of each
     other (a near tie may swap), and every top-5 token's probability within the tolerance."""
     page = homework["page"]
+    texts = _page_prompts(instruct_generator.tokenizer)
+    # transformers first, then the browser: torch's threads do not compete with llama.cpp's.
+    references = {text: _transformers_top(instruct_generator, text, 5) for text in texts}
     report = []
-    for text in _page_prompts(instruct_generator.tokenizer):
+    for text, reference in references.items():
         browser = dict(_next_token(page, text))
-        reference = _transformers_top(instruct_generator, text, 5)
         (first, p1), (second, p2) = reference[:2]
         assert len(browser) == 10 and sum(browser.values()) <= 1.0 + 1e-6
         browser_first = max(browser, key=browser.get)
@@ -629,6 +644,20 @@ def test_the_temperature_reshapes_the_live_probabilities(homework):
     _shoot(page, "next-token", "live-model-next-token.png")
 
 
+def test_the_next_token_panel_says_what_is_wrong_with_its_text(homework):
+    page, panel = homework["page"], _panel("next-token")
+    status = f"{panel}.querySelector('.live-model-status').textContent"
+    for text, said in (
+        ("Why? " * 3000, r"Too long: \d{4} tokens, but the model reads at most 2048"),
+        ("", r"Type some text: the bars show what the model expects next\."),
+    ):
+        page.evaluate(f"""(() => {{ const box = {panel}.querySelector('textarea');
+          box.value = {json.dumps(text)}; box.dispatchEvent(new Event('input')); }})()""")
+        shown = page.until(f"/{said[:8]}/.test({status}) && {status}", 30, said)
+        assert re.match(said, shown), shown
+        assert page.evaluate(f"{panel}.querySelectorAll('.dial-row').length") == 0
+
+
 def test_the_chat_goes_through_the_models_template(homework, instruct_generator):
     from snippets import chat
 
@@ -642,6 +671,13 @@ def test_the_chat_goes_through_the_models_template(homework, instruct_generator)
         [{"role": "user", "content": chat.QUESTION}], tokenize=False, add_generation_prompt=True
     )
     assert shown == expected  # what transformers writes for the same conversation
+    question = page.evaluate(f"{_field(page, 'chat', 'Your message')}.value")
+    page.evaluate(f"{_field(page, 'chat', 'Your message')}.value = '  '")
+    _click(page, "chat", "Send")
+    assert page.evaluate(f"{panel}.querySelector('.live-model-status').textContent") == (
+        "Type a message first: the model answers the last user turn."
+    )
+    page.evaluate(f"{_field(page, 'chat', 'Your message')}.value = {json.dumps(question)}")
     _click(page, "chat", "greedy")
     assert page.evaluate(f"{_field(page, 'chat', 'Max new tokens')}.value") == "20"
     _settings(page, "chat", max_tokens=8)
@@ -709,6 +745,21 @@ def test_nothing_heavy_loads_before_the_click(in_action):
     before = in_action["before"]
     assert [url for url in before if any(part in url for part in HEAVY)] == []
     assert any(url.endswith("/assets/live-model/live-model.js") for url in before)
+
+
+def test_the_panel_names_the_model_its_licence_and_the_4_bit_file(in_action):
+    page = in_action["page"]
+    about = page.evaluate(f"{_panel('generate')}.querySelector('.live-model-about').textContent")
+    for words in (
+        "SmolLM2-135M-Instruct",
+        "Apache-2.0 licence",
+        "4-bit file (Q4_1 GGUF)",
+        "the text here can differ",
+    ):
+        assert words in about, (words, about)
+    licence = page.evaluate(f"""fetch({_panel("generate")}.querySelector(
+        '.live-model-about a[href$=".txt"]').href).then((r) => r.text())""")
+    assert licence.lstrip().startswith("Apache License") and "Version 2.0" in licence
 
 
 def test_the_model_comes_from_the_copy_the_browser_kept(in_action):
