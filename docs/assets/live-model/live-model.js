@@ -186,7 +186,8 @@
     }
     const blob = new Blob(chunks);
     engine.set({ state: "checking" });
-    if (window.crypto && crypto.subtle) {
+    const checked = !!(window.crypto && crypto.subtle); // https and localhost sites only
+    if (checked) {
       const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
       const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
       if (hex !== MODEL.sha256) {
@@ -196,7 +197,8 @@
     }
     const cache = await openCache();
     if (!cache) {
-      engine.keepNote = "Not kept: browsers keep files only for https and localhost sites.";
+      engine.keepNote = `Not ${checked ? "" : "checked (sha256) and not "}kept: browsers ` +
+        "do that only for https and localhost sites.";
     } else {
       try {
         const cached = new Response(blob, { headers: { "Content-Length": String(blob.size) } });
@@ -317,6 +319,8 @@
   }
 
   async function keptCopyExists() {
+    // caches.has first: opening the cache would make an empty one before the reader asked.
+    if (!window.caches || !(await caches.has(CACHE_NAME).catch(() => false))) return false;
     const cache = await openCache();
     return !!(cache && (await cache.match(cacheKey())));
   }
@@ -482,16 +486,19 @@
       shownPrompt.textContent = text;
       written.textContent = "";
       status.textContent = [...notes, "Generating…"].join(" ");
-      let run = { tokens: 0 };
+      let pieces = 0;
       try {
-        run = await stream("createCompletion", { prompt: text, ...requestOptions(values) },
-          (piece) => written.append(piece), controller);
+        const run = await stream("createCompletion", { prompt: text, ...requestOptions(values) },
+          (piece) => {
+            pieces += 1;
+            written.append(piece); // a text node: the model's text is never parsed as HTML
+          }, controller);
         status.textContent = [...notes, summary(run, run.finish)].join(" ");
         panel.dataset.lastRun = JSON.stringify({ first_token_ms: run.firstToken, ms: run.ms,
           tokens: run.tokens, tokens_per_s: run.timings && run.timings.predicted_per_second });
       } catch (error) {
         status.textContent = controller.signal.aborted
-          ? `Stopped after ${written.textContent ? "some" : "no"} new text.`
+          ? `Stopped after ${pieces} new token${pieces === 1 ? "" : "s"}.`
           : [...notes, explain(error)].join(" ");
       } finally {
         controller = null;
