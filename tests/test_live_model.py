@@ -582,9 +582,17 @@ def test_next_token_probabilities_agree_with_transformers(homework, instruct_gen
     weights: the same top token unless the two first choices are within the tolerance of each
     other (a near tie may swap), and every top-5 token's probability within the tolerance."""
     page = homework["page"]
+    import torch
+
     texts = _page_prompts(instruct_generator.tokenizer)
-    # transformers first, then the browser: torch's threads do not compete with llama.cpp's.
-    references = {text: _transformers_top(instruct_generator, text, 5) for text in texts}
+    # transformers first, with one thread as the renderer computes (INFERENCE_THREADS): two
+    # threads on a busy machine took 10 times longer, and would compete with llama.cpp's.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(offline.INFERENCE_THREADS)
+    try:
+        references = {text: _transformers_top(instruct_generator, text, 5) for text in texts}
+    finally:
+        torch.set_num_threads(threads)
     report = []
     for text, reference in references.items():
         browser = dict(_next_token(page, text))

@@ -1,4 +1,5 @@
-"""The live model's benchmark (``nox -s bench``, step 9; ``nox -s bench -- --live-model`` alone).
+"""The live model's benchmark (``nox -s bench``, step 9; ``nox -s bench -- --live-model`` alone,
+which writes ``dist/bench-live-model.json``).
 
 In headless Chromium, on the site built afresh and served on 127.0.0.1, :data:`RUNS` times over,
 each in a fresh browser profile (nothing kept):
@@ -171,16 +172,3 @@ def markdown_lines(results: dict) -> list[str]:
         f"loading SmolLM2 in transformers {tests['smollm2_load_s']:.0f} s (both done once for "
         "every test).",
     ]
-
-
-def main() -> int:
-    results = measure()
-    out = REPO_ROOT / "dist" / "bench-live-model.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print("\n".join(markdown_lines(results)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
