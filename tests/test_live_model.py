@@ -734,6 +734,21 @@ def test_axe_finds_nothing_serious_on_the_homework_panels(homework, axe_source):
     assert _axe(homework["page"], axe_source) == []
 
 
+def test_the_panels_fit_a_phone_screen(homework):
+    page = homework["page"]
+    page.call("Emulation.setDeviceMetricsOverride",
+              {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})  # fmt: skip
+    try:
+        fits = page.until("""(() => { const width = document.documentElement.clientWidth;
+          return width === 390 && Array.from(document.querySelectorAll('.live-model-panel *'))
+            .filter((e) => e.getClientRects().length)
+            .every((e) => e.getBoundingClientRect().right <= width + 0.5)
+            && document.documentElement.scrollWidth <= width; })()""")
+        assert fits
+    finally:
+        page.call("Emulation.clearDeviceMetricsOverride")
+
+
 @pytest.fixture(scope="module")
 def in_action(live, homework):
     """The LLM-in-action page, opened after the homework page: the model comes from the copy

@@ -335,7 +335,8 @@
       inputs[key] = el("input", { id, type: "number", min: limit.min, max: limit.max,
         step: limit.step, value: start[key] !== undefined ? start[key] : limit.value,
         inputmode: limit.integer ? "numeric" : "decimal" });
-      grid.append(el("label", { for: id, text: limit.label }), inputs[key]);
+      grid.append(el("div", { className: "live-model-field" },
+        el("label", { for: id, text: limit.label }), inputs[key]));
     });
     const hint = el("p", { className: "live-model-hint", text: "Temperature 0 is greedy " +
       "decoding (the most likely token every time); top-k 0 keeps every token. Applied in " +
