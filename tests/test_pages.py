@@ -79,12 +79,29 @@ def test_skipped_blocks_are_pinned_and_explained():
             assert skip.reason and len(skip.reason) > 20, f"{page.name}:{skip.line}: no reason"
 
 
-def test_stand_in_outputs_say_so():
+def test_outputs_of_other_models_than_the_lecture_s_say_so_and_why():
+    """A model in another's place says so; a model trained here says so, what the output
+    shows (its point) and why (docs/model-choices.toml), read from the manifest's models."""
+    from snippets.profiles import ROLES
+    from snippets.render.examples import POINTS
+    from snippets.render.outputs import SUBSTITUTE_NOTE, TRAINED_HERE_NOTE
+
+    examples = {e.id: e for e in discover_examples()}
     manifest = json.loads((DOCS / "generated" / "manifest.json").read_text())
     for example_id, entry in manifest["examples"].items():
-        fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
-        uses_stand_in = any(m["stand_in"] == "yes" for m in entry["models"])
-        assert ("Made by a stand-in" in fragment) == uses_stand_in, example_id
+        fragment = html.unescape((DOCS / "generated" / f"{example_id}.md").read_text())
+        profile = entry["key_parts"]["profile"]
+        roles = [ROLES[m["role"]] for m in entry["models"]]
+        substitute = any(m["stand_in"] == "yes" and not ROLES[m["role"]].trained
+                         for m in entry["models"])  # fmt: skip
+        trained_here = any(r.trained_here(profile) for r in roles)
+        assert (SUBSTITUTE_NOTE in fragment) == substitute, example_id
+        assert (TRAINED_HERE_NOTE in fragment) == trained_here, example_id
+        if trained_here:
+            example = examples[example_id]
+            assert example.why in fragment, example_id
+            shows = "for contrast" if example.contrast else POINTS[example.point]
+            assert shows in fragment, example_id
 
 
 def test_every_figure_has_alt_text_and_a_caption():
