@@ -89,8 +89,12 @@ def test_an_example_without_a_declaration_or_a_declaration_without_an_example_is
     assert "snippets/training.py:" in str(error.value)
     assert "example_memorisation needs an entry" in str(error.value)
     assert "[training-memorisation] with point = one of" in str(error.value)
-    orphan = choices_with(tmp_path, "[history-timeline]", '[gone-example]\npoint = "mechanism"\n'
-                          'why = "an example that was removed long ago"\n\n[history-timeline]')
+    orphan = choices_with(
+        tmp_path,
+        "[history-timeline]",
+        '[gone-example]\npoint = "mechanism"\n'
+        'why = "an example that was removed long ago"\n\n[history-timeline]',
+    )
     with pytest.raises(ExampleDefinitionError, match=r"\[gone-example\] names no example"):
         discover_examples(model_choices_file=orphan)
     bad = choices_with(tmp_path, 'point = "no weights"', 'point = "weightless"')
@@ -131,8 +135,10 @@ def test_a_removed_example_leaves_nothing_behind_and_check_says_so(tmp_path):
     problems, _, _ = mf.check(examples, None, generated)
     found = {(p.kind, p.name) for p in problems}
     assert ("orphaned", "attention-head-roles") in found  # its manifest entry
-    assert {("orphaned", "attention-head-roles.txt"), ("orphaned", "attention-head-roles.md")
-            } & found == set()  # its files are the entry's: named once, with it
+    assert {
+        ("orphaned", "attention-head-roles.txt"),
+        ("orphaned", "attention-head-roles.md"),
+    } & found == set()  # its files are the entry's: named once, with it
     outcomes, _ = render(examples, [], mf.RenderSettings("offline", "cpu"), generated, False)
     assert {o.status for o in outcomes} == {"cached"}  # nothing executed
     assert not list(generated.glob("attention-head-roles.*"))

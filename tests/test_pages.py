@@ -242,6 +242,7 @@ def test_a_misspelt_end_marker_names_the_file_the_section_and_the_marker(tmp_pat
 
 def test_a_misspelt_end_marker_fails_the_build_and_the_check(tmp_path):
     """The build (the MkDocs hook) and `render --check` stop on it, naming file and section."""
+    import os
     import subprocess
     import sys
 
@@ -255,9 +256,10 @@ def test_a_misspelt_end_marker_fails_the_build_and_the_check(tmp_path):
     assert check.returncode == 2
     assert "snippets/sequences.py: section 'setup' starts at line" in check.stderr
     assert "`# --8<-- [end:setup]`" in check.stderr
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d",
                             str(tmp_path / "site")], cwd=copy, capture_output=True, text=True,
-                           env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"})  # fmt: skip
+                           env=env)  # fmt: skip
     assert build.returncode != 0
     said = build.stdout + build.stderr  # the first page that includes the file stops the build
     assert "snippets/sequences.py: " in said and "`# --8<-- [ned:setup]` is no marker" in said
