@@ -191,6 +191,9 @@ def example_it_head(encoder):
     layer, head, weight = strongest_head(
         attentions, tokens.index("it"), tokens.index("animal")
     )
+    row = attentions[layer][0, head, tokens.index("it")]  # (T,): where "it" looks
+    print(f"layer {layer}, head {head}: it -> animal = {weight:.2f}")
+    print(f'the token "it" looks at most in that head: {tokens[int(row.argmax())]!r}')
     matrix = attentions[layer][0, head].numpy()  # (T, T), as NumPy for matplotlib
     fig, ax = plt.subplots(figsize=(5.6, 5))
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
