@@ -128,7 +128,11 @@ def close(a: float, b: float, digits: int = 2) -> bool:
 # --- The cover page -----------------------------------------------------------------------
 
 
-@claim("index.md", "The original lecture downloads GPT-2, BERT and DistilBERT from the HuggingFace hub; these notes add SmolLM2-135M-Instruct")  # fmt: skip
+@claim(
+    "index.md",
+    "The original lecture downloads GPT-2, BERT and DistilBERT from the HuggingFace hub; these "
+    "notes add SmolLM2-135M-Instruct",
+)
 def _cover_names_every_model():
     """The box names every model of every role, under both profiles."""
     from snippets.profiles import ROLES
@@ -149,7 +153,10 @@ def _cover_names_every_model():
         assert offline in box, role.name
 
 
-@claim("index.md", "(GPT-2, BERT base, DistilBERT and SmolLM2-135M-Instruct, about 1.5 GB downloaded once)")  # fmt: skip
+@claim(
+    "index.md",
+    "(GPT-2, BERT base, DistilBERT and SmolLM2-135M-Instruct, about 1.5 GB downloaded once)",
+)
 def _notebooks_list_every_hub_model_they_load():
     from snippets.profiles import ROLES
 
@@ -163,7 +170,11 @@ def _notebooks_list_every_hub_model_they_load():
 # --- Modeling sequential data --------------------------------------------------------------
 
 
-@claim("sequential-data.md", "(*he*, *it*, *she*, *of*, *his*)", "all {vocabulary} tokens of its vocabulary add up to 1")  # fmt: skip
+@claim(
+    "sequential-data.md",
+    "(*he*, *it*, *she*, *of*, *his*)",
+    "all {vocabulary} tokens of its vocabulary add up to 1",
+)
 def _next_token(vocabulary):
     tokens = re.findall(r"^\s+'(.+?)'\s+\d\.\d+$", out("sequences-next-token"), re.M)
     assert tokens == [" he", " it", " she", " of", " his"]
@@ -171,7 +182,11 @@ def _next_token(vocabulary):
     assert float(total) == 1.0
 
 
-@claim("sequential-data.md", "most probable (log P = {fluent}), the shuffled one the least ({shuffled}), and the unusual one falls in between ({unusual})")  # fmt: skip
+@claim(
+    "sequential-data.md",
+    "most probable (log P = {fluent}), the shuffled one the least ({shuffled}), and the "
+    "unusual one falls in between ({unusual})",
+)
 def _chain_rule(fluent, shuffled, unusual):
     scores = [float(n) for n in re.findall(r"log P = +(\S+)", out("sequences-chain-rule"))]
     assert scores == [fluent, unusual, shuffled]  # fluent, unusual, shuffled: in that order
@@ -181,7 +196,10 @@ def _chain_rule(fluent, shuffled, unusual):
 # --- Transformers, briefly -----------------------------------------------------------------
 
 
-@claim("transformers.md", "A few of them, with the month each was released and the half of the transformer it keeps")  # fmt: skip
+@claim(
+    "transformers.md",
+    "A few of them, with the month each was released and the half of the transformer it keeps",
+)
 @claim("snippets/history.py", "after 2020 almost every large model is a decoder")
 def _timeline():
     from snippets.history import MODELS
@@ -201,7 +219,11 @@ def _sizes():
     assert round(int(total.replace(",", "")) / 1e6) == 124
 
 
-@claim("llm-in-action.md", "(it is lazy, loves chocolate, is hungry)", "the third starts a new paragraph about a birthday")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "(it is lazy, loves chocolate, is hungry)",
+    "the third starts a new paragraph about a birthday",
+)
 def _five_continuations():
     texts = literal_lines("generation-five-continuations")
     assert len(texts) == 5
@@ -209,11 +231,15 @@ def _five_continuations():
     assert "\n\n" in texts[2] and "birthday" in texts[2].split("\n\n", 1)[1]
 
 
-@claim("llm-in-action.md", "The prompt is {prompt} tokens here, so `max_length=20` leaves at most {left} new ones")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "The prompt is {prompt} tokens here, so `max_length=20` leaves at most {left} new ones",
+)
 def _one_liner_lengths(prompt, left):
     assert int(field("generation-seed-one-liner", r"^prompt: (\d+) tokens$")) == prompt
     assert left == 20 - prompt
-    counts = [int(n) for n in re.findall(r"\((\s*\d+) new tokens\)", out("generation-seed-one-liner"))]
+    found = re.findall(r"\((\s*\d+) new tokens\)", out("generation-seed-one-liner"))
+    counts = [int(n) for n in found]
     assert len(counts) == 5 and all(1 <= n <= left for n in counts)
 
 
@@ -225,7 +251,12 @@ def _one_liner_prefixes():
     assert all(b.startswith(a) for a, b in zip(short, long, strict=True))
 
 
-@claim("llm-in-action.md", "(`do_sample=True`, `temperature=0.7`)", "(`top_k=50`, `top_p=1.0`)", "so `generate()` receives `max_length=20` alone")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "(`do_sample=True`, `temperature=0.7`)",
+    "(`top_k=50`, `top_p=1.0`)",
+    "so `generate()` receives `max_length=20` alone",
+)
 def _one_liner_defaults():
     text = out("generation-seed-one-liner")
     receives = field("generation-seed-one-liner", r"^generate\(\) receives: (.*)$")
@@ -238,14 +269,18 @@ def _one_liner_defaults():
 def _one_liner_pipeline_default():
     defaults = field("generation-seed-one-liner", r"^the pipeline's defaults: (.*)$")
     assert "max_new_tokens=256" in defaults
-    seed = (REPO.parent / "shared" / "seed" / "000_56e7be6104fc9d17.txt")
+    seed = REPO.parent / "shared" / "seed" / "000_56e7be6104fc9d17.txt"
     if seed.exists():  # the original lecture's own output, where this checkout has it
         text = seed.read_text(encoding="utf-8")
         assert "Both `max_new_tokens` (=256) and `max_length`(=20) seem to have been set" in text
         assert re.search(r"satisfied: transformers in \S+ \(4\.53\.3\)", text)
 
 
-@claim("llm-in-action.md", "which has only 128 positions", "the long prompt is {long} tokens, {more} more than the model's 128 positions")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "which has only 128 positions",
+    "the long prompt is {long} tokens, {more} more than the model's 128 positions",
+)
 def _length_limit(long, more):
     text = out("generation-length-limit")
     assert f"positions: 128; the long prompt: {int(long)}" in text
@@ -255,21 +290,34 @@ def _length_limit(long, more):
     assert field("generation-length-limit", r"^continuation: '(.+)'$")  # it did continue
 
 
-@claim("llm-in-action.md", "(GPT-2 has 12 blocks of width 768)", "4000 short sentences about pets and food")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "(GPT-2 has 12 blocks of width 768)",
+    "4000 short sentences about pets and food",
+)
 def _training_sizes():
     assert "(0-11): 12 x GPT2Block(" in out("architecture-printout")
     assert "(wte): Embedding(50257, 768)" in out("architecture-printout")
     assert field("training-summary", r"^corpus: (\d+) sentences") == "4000"
 
 
-@claim("llm-in-action.md", "ends no higher ({held_out} after the last step, against {training} on the last ten training batches")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "ends no higher ({held_out} after the last step, against {training} on the last ten "
+    "training batches",
+)
 def _validation(held_out, training):
     assert float(field("training-summary", r"last 10 steps (\S+)$")) == training
     assert float(field("training-summary", r"after step \d+: (\S+)$")) == held_out
     assert held_out <= training
 
 
-@claim("llm-in-action.md", "costs no more than the one it trained on ({held_out} against {trained} nats per token)", "the ordinary English sentence costs {english} nats per token, as much as a uniform guess over the vocabulary")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "costs no more than the one it trained on ({held_out} against {trained} nats per token)",
+    "the ordinary English sentence costs {english} nats per token, as much as a uniform guess "
+    "over the vocabulary",
+)
 def _memorisation(held_out, trained, english):
     def loss(kind):
         return float(field("training-memorisation", rf"^{kind} +(\S+) nats per token"))
@@ -280,7 +328,11 @@ def _memorisation(held_out, trained, english):
     assert abs(english - math.log(50257)) < 0.2  # a uniform guess: ln 50257 = 10.82
 
 
-@claim("llm-in-action.md", "built from its corpus's phrases (a hot day, the kitchen)", "about things the corpus never mentions (biscuits, an allergy, a brother)")  # fmt: skip
+@claim(
+    "llm-in-action.md",
+    "built from its corpus's phrases (a hot day, the kitchen)",
+    "about things the corpus never mentions (biscuits, an allergy, a brother)",
+)
 def _two_generators():
     from snippets.corpus import story_corpus
 
@@ -298,7 +350,11 @@ def _two_generators():
 # --- Tokenization --------------------------------------------------------------------------
 
 
-@claim("tokenization.md", "Note the `Ġ` at the start of most tokens", 'BPE builds it from three pieces')  # fmt: skip
+@claim(
+    "tokenization.md",
+    "Note the `Ġ` at the start of most tokens",
+    "BPE builds it from three pieces",
+)
 def _gpt2_tokens():
     import ast
 
@@ -307,7 +363,13 @@ def _gpt2_tokens():
     assert tokens[:3] == ["Coun", "sel", "or"]
 
 
-@claim("tokenization.md", '"Counselor" splits differently, and not one id is the same', "hundreds of merges of digit strings", '("Ġ2024", but "Ġ123" + "45")', "SmolLM2's merges never join two digits, so every digit is a token of its own")  # fmt: skip
+@claim(
+    "tokenization.md",
+    '"Counselor" splits differently, and not one id is the same',
+    "hundreds of merges of digit strings",
+    '("Ġ2024", but "Ġ123" + "45")',
+    "SmolLM2's merges never join two digits, so every digit is a token of its own",
+)
 def _two_vocabularies():
     import ast
 
@@ -326,7 +388,11 @@ def _two_vocabularies():
     assert all(len(t) == 1 for t in smol_lists[1] if t.isdigit())
 
 
-@claim("tokenization.md", "(its configuration's `model_type` is `llama`, as the outputs of [An LLM in action](llm-in-action.md) print)")  # fmt: skip
+@claim(
+    "tokenization.md",
+    "(its configuration's `model_type` is `llama`, as the outputs of [An LLM in "
+    "action](llm-in-action.md) print)",
+)
 def _smollm2_is_llama():
     assert re.search(r"^llama, ", out("generation-two-generators"), re.M)
 
@@ -345,7 +411,11 @@ def _wordpiece_specials(cls, sep):
         assert ids[0] == cls and ids[-1] == sep
 
 
-@claim("tokenization.md", "Three smiling faces and a snowman all become `[UNK]`", "The accents of *naïve café* disappear too")  # fmt: skip
+@claim(
+    "tokenization.md",
+    "Three smiling faces and a snowman all become `[UNK]`",
+    "The accents of *naïve café* disappear too",
+)
 def _unknowns():
     text = out("tokenization-bytes-and-unknowns")
     assert "'I love it 😃😃😃' -> ['i', 'love', 'it', '[UNK]']" in text
@@ -367,10 +437,14 @@ def _embedding_numbers(cat, width):
     assert f"token embedding table:    (50257, {int(width)})" in out("embeddings-lookup")
 
 
-@claim("embeddings.md", "the animals {among} among themselves against {others} to the rest, the royalty pair closest of all ({royalty})")  # fmt: skip
+@claim(
+    "embeddings.md",
+    "the animals {among} among themselves against {others} to the rest, the royalty pair "
+    "closest of all ({royalty})",
+)
 def _embedding_groups(among, others, royalty):
-    groups = {name: (float(a), float(b)) for name, a, b in
-              re.findall(r"^  (\w+) +(\S+) \| +(\S+)$", out("embeddings-similarity"), re.M)}  # fmt: skip
+    rows = re.findall(r"^  (\w+) +(\S+) \| +(\S+)$", out("embeddings-similarity"), re.M)
+    groups = {name: (float(a), float(b)) for name, a, b in rows}
     assert len(groups) == 5 and all(a > b for a, b in groups.values())  # every group together
     assert groups["animals"] == (among, others)
     assert groups["royalty"][0] == royalty == max(a for a, _ in groups.values())
@@ -379,7 +453,14 @@ def _embedding_groups(among, others, royalty):
 # --- The architecture ----------------------------------------------------------------------
 
 
-@claim("architecture.md", "50257 tokens x 768 numbers; `wpe` the position embedding table, 1024 positions x 768", "`h` holds 12 identical `GPT2Block`s", "768 -> 3072 -> 768", "2304 = 3 x 768 outputs", "It shares its weights with `wte`")  # fmt: skip
+@claim(
+    "architecture.md",
+    "50257 tokens x 768 numbers; `wpe` the position embedding table, 1024 positions x 768",
+    "`h` holds 12 identical `GPT2Block`s",
+    "768 -> 3072 -> 768",
+    "2304 = 3 x 768 outputs",
+    "It shares its weights with `wte`",
+)
 def _architecture():
     text = out("architecture-printout")
     for part in ("(wte): Embedding(50257, 768)", "(wpe): Embedding(1024, 768)",
@@ -387,8 +468,8 @@ def _architecture():
                  "(c_proj): Conv1D(nf=768, nx=3072)", "(c_attn): Conv1D(nf=2304, nx=768)",
                  "(lm_head): Linear(in_features=768, out_features=50257, bias=False)"):  # fmt: skip
         assert part in text, part
-    counts = {name.strip(): int(n.replace(",", "")) for name, n in
-              re.findall(r"^(.+?)\s{2,}([\d,]+)$", out("architecture-parameters"), re.M)}  # fmt: skip
+    rows = re.findall(r"^(.+?)\s{2,}([\d,]+)$", out("architecture-parameters"), re.M)
+    counts = {name.strip(): int(n.replace(",", "")) for name, n in rows}
     parts = ["wte (token embeddings)", "wpe (position embeddings)", "all 12 blocks",
              "ln_f (final norm)"]  # fmt: skip
     assert counts["total (lm_head tied to wte)"] == sum(counts[p] for p in parts)  # no lm_head
@@ -399,11 +480,20 @@ def _architecture():
 
 
 def habits() -> dict[str, tuple[int, int, float]]:
-    found = re.findall(r"^  (.+?) +layer (\d+), head +(\d+): (\S+)$", out("attention-head-roles"), re.M)
+    pattern = r"^  (.+?) +layer (\d+), head +(\d+): (\S+)$"
+    found = re.findall(pattern, out("attention-head-roles"), re.M)
     return {name: (int(layer), int(head), float(score)) for name, layer, head, score in found}
 
 
-@claim("attention.md", "Head 2 of layer 0 puts all of every token's attention ({previous}) on the token before it", "head 8 of layer 1 puts more than half ({following}) on the token after it", "head 5 of layer 4 sends {first} of it to the first token, `[CLS]`", "head 3 of layer 0 spreads it almost evenly, {bits} bits where {most} is the most that {tokens} tokens allow", "the most any head gives it is {last}")  # fmt: skip
+@claim(
+    "attention.md",
+    "Head 2 of layer 0 puts all of every token's attention ({previous}) on the token before it",
+    "head 8 of layer 1 puts more than half ({following}) on the token after it",
+    "head 5 of layer 4 sends {first} of it to the first token, `[CLS]`",
+    "head 3 of layer 0 spreads it almost evenly, {bits} bits where {most} is the most that "
+    "{tokens} tokens allow",
+    "the most any head gives it is {last}",
+)
 def _head_habits(previous, following, first, bits, most, tokens, last):
     found = habits()
     assert found["previous token"] == (0, 2, previous) and previous == 1.0
@@ -413,17 +503,25 @@ def _head_habits(previous, following, first, bits, most, tokens, last):
     assert found["last token"][2] == last and last < 0.25
     assert f"log2({int(tokens)}) = {most:.2f} bits" in out("attention-head-roles")
     assert field("attention-shapes", r"^tokens \((\d+)\)") == str(int(tokens))
-    assert "'[CLS]'" == field("attention-shapes", r"^tokens \(\d+\): \[('\[CLS\]')")
+    assert field("attention-shapes", r"^tokens \(\d+\): \[('\[CLS\]')") == "'[CLS]'"
 
 
-@claim("snippets/attention.py", "some heads look at the previous or next token (diagonal stripes), some at [CLS] or [SEP] (vertical bars), a few spread out")  # fmt: skip
+@claim(
+    "snippets/attention.py",
+    "some heads look at the previous or next token (diagonal stripes), some at [CLS] or [SEP] "
+    "(vertical bars), a few spread out",
+)
 def _grid_caption():
     found = habits()
     assert found["previous token"][2] > 0.9 and found["next token"][2] > 0.5
     assert found["first token"][2] > 0.8
 
 
-@claim("attention.md", "In head {head} of the last layer (layer {layer}), *it* puts {weight} of its attention on *animal*, more than on any other token")  # fmt: skip
+@claim(
+    "attention.md",
+    "In head {head} of the last layer (layer {layer}), *it* puts {weight} of its attention on "
+    "*animal*, more than on any other token",
+)
 def _it_head(head, layer, weight):
     text = out("attention-it-head")
     assert f"layer {int(layer)}, head {int(head)}: it -> animal = {weight:.2f}" in text
@@ -431,14 +529,24 @@ def _it_head(head, layer, weight):
     assert int(field("attention-shapes", r"^layers: (\d+);")) == layer + 1  # the last layer
 
 
-@claim("attention.md", "its first layer and the two layers that hold the heads of the next section")  # fmt: skip
+@claim(
+    "attention.md",
+    "its first layer and the two layers that hold the heads of the next section",
+)
 def _model_view_layers():
     layers = view("attention-model-view")["include_layers"]
-    heads = [int(n) for n in re.findall(r"^layer (\d+), head \d+ \(", out("attention-causal-mask"), re.M)]  # fmt: skip
+    found = re.findall(r"^layer (\d+), head \d+ \(", out("attention-causal-mask"), re.M)
+    heads = [int(n) for n in found]
     assert layers == sorted({0, *heads})
 
 
-@claim("attention.md", "No weight above the diagonal is larger than 0 in any of the {heads} heads", "Head {prev_head} of layer {prev_layer} looks mostly at the previous token ({prev} on average", "Head {first_head} of layer {first_layer} sends every token's attention to the first token, *No* ({first} in every row)")  # fmt: skip
+@claim(
+    "attention.md",
+    "No weight above the diagonal is larger than 0 in any of the {heads} heads",
+    "Head {prev_head} of layer {prev_layer} looks mostly at the previous token ({prev} on average",
+    "Head {first_head} of layer {first_layer} sends every token's attention to the first "
+    "token, *No* ({first} in every row)",
+)
 def _causal_mask(heads, prev_head, prev_layer, prev, first_head, first_layer, first):
     text = out("attention-causal-mask")
     layers, per_layer, largest = re.search(
@@ -455,14 +563,22 @@ def _causal_mask(heads, prev_head, prev_layer, prev, first_head, first_layer, fi
 # --- The pipeline, saving ------------------------------------------------------------------
 
 
-@claim("pipeline.md", "0 is NEGATIVE, 1 is POSITIVE", "(512 for BERT and DistilBERT)", "Both models of this page use BERT's uncased WordPiece vocabulary")  # fmt: skip
+@claim(
+    "pipeline.md",
+    "0 is NEGATIVE, 1 is POSITIVE",
+    "(512 for BERT and DistilBERT)",
+    "Both models of this page use BERT's uncased WordPiece vocabulary",
+)
 def _classifier_config():
     config = out("classification-step2-config")
     assert '"0": "NEGATIVE"' in config and '"1": "POSITIVE"' in config
     assert '"max_position_embeddings": 512' in config and '"vocab_size": 30522' in config
 
 
-@claim("pipeline.md", "The last line has the shape of the pipeline's own answer, `[{'label': ..., 'score': ...}]`")  # fmt: skip
+@claim(
+    "pipeline.md",
+    "The last line has the shape of the pipeline's own answer, `[{'label': ..., 'score': ...}]`",
+)
 def _classifier_answer():
     last = out("classification-step45-inference").strip().splitlines()[-1]
     assert re.fullmatch(r"\[\{'label': '(POSITIVE|NEGATIVE)', 'score': \d\.\d+\}\]", last)
@@ -489,7 +605,12 @@ def settings_rows() -> list[str]:
     return re.findall(r"^\| .+? \| .+? \| (.+)$", out("generation-settings-table"), re.M)[1:]
 
 
-@claim("homework.md", "(SmolLM2 says *lazy* twice in twenty tokens)", "greedy decoding gives the same first five tokens as the first row", "the last row is the tiny GPT-2's greedy text, shorter")  # fmt: skip
+@claim(
+    "homework.md",
+    "(SmolLM2 says *lazy* twice in twenty tokens)",
+    "greedy decoding gives the same first five tokens as the first row",
+    "the last row is the tiny GPT-2's greedy text, shorter",
+)
 def _settings_table():
     import ast
 
@@ -501,25 +622,43 @@ def _settings_table():
     assert len(rows[5]) < min(len(r) for r in rows[:4])
 
 
-@claim("homework.md", "each marker is one special token (ids 1 and 2)", '(*"You are a helpful AI assistant named SmolLM..."*)')  # fmt: skip
+@claim(
+    "homework.md",
+    "each marker is one special token (ids 1 and 2)",
+    '(*"You are a helpful AI assistant named SmolLM..."*)',
+)
 def _chat_template():
     text = out("chat-template")
     assert "<|im_start|> is id 1" in text and "<|im_end|> is id 2" in text
     assert "You are a helpful AI assistant named SmolLM" in text
 
 
-@claim("homework.md", "stops long before the {allowed} new tokens it was allowed", "greedy decoding produces `<|im_end|>` at once", "names Paris, and goes on past the answer into unrelated text", "a chat longer than the model's {positions} positions")  # fmt: skip
+@claim(
+    "homework.md",
+    "stops long before the {allowed} new tokens it was allowed",
+    "greedy decoding produces `<|im_end|>` at once",
+    "names Paris, and goes on past the answer into unrelated text",
+    "a chat longer than the model's {positions} positions",
+)
 def _chat_answer(allowed, positions):
     text = out("chat-answer")
     used = int(field("chat-answer", rf"^  (\d+) tokens of the {int(allowed)} allowed$"))
     assert used < allowed / 2
     assert "'What is the capital of France?' -> '<|im_end|>'" in text
-    continuation = field("chat-answer", r"^plain text, greedy: 'The capital of France is' -> '(.*)'$")
+    pattern = r"^plain text, greedy: 'The capital of France is' -> '(.*)'$"
+    continuation = field("chat-answer", pattern)
     assert "Paris" in continuation and len(continuation) > len(" Paris.") + 10
     assert f"reads at most {int(positions)} positions" in text
 
 
-@claim("homework.md", "(135 million parameters, 30 layers)", "(30 layers of 9 heads, 134.5 M parameters)", "(6 layers of 12 heads; offline MiniLM, 22.7 M parameters", "a sentence that makes {tokens} tokens in both vocabularies", "The decoder has five times as many layers")  # fmt: skip
+@claim(
+    "homework.md",
+    "(135 million parameters, 30 layers)",
+    "(30 layers of 9 heads, 134.5 M parameters)",
+    "(6 layers of 12 heads; offline MiniLM, 22.7 M parameters",
+    "a sentence that makes {tokens} tokens in both vocabularies",
+    "The decoder has five times as many layers",
+)
 def _two_sizes_models(tokens):
     text = out("homework-two-sizes")
     assert f"decoder (134.5 M parameters): 30 layers x 9 heads, {int(tokens)} tokens" in text
@@ -533,7 +672,13 @@ def entropies(model: str) -> list[float]:
     return ast.literal_eval(line)
 
 
-@claim("homework.md", "({decoder_first} for the decoder, {encoder_first} for the encoder)", "with its sharpest layers in the last third (down to {lowest})", "broad again at its last layer ({encoder_last})", "the sharper of the two ({decoder_mean} against {encoder_mean})")  # fmt: skip
+@claim(
+    "homework.md",
+    "({decoder_first} for the decoder, {encoder_first} for the encoder)",
+    "with its sharpest layers in the last third (down to {lowest})",
+    "broad again at its last layer ({encoder_last})",
+    "the sharper of the two ({decoder_mean} against {encoder_mean})",
+)
 def _two_sizes_entropy(decoder_first, encoder_first, lowest, encoder_last, decoder_mean,
                        encoder_mean):  # fmt: skip
     decoder, encoder = entropies("decoder"), entropies("encoder")
@@ -546,7 +691,12 @@ def _two_sizes_entropy(decoder_first, encoder_first, lowest, encoder_last, decod
     assert close(sum(encoder) / len(encoder), encoder_mean) and decoder_mean < encoder_mean
 
 
-@claim("homework.md", "to 3 heads x 64 = 192 numbers where the query projection makes 9 x 64 = 576", "still (1, 9, tokens, tokens), nine patterns", "only a third of the keys and values")  # fmt: skip
+@claim(
+    "homework.md",
+    "to 3 heads x 64 = 192 numbers where the query projection makes 9 x 64 = 576",
+    "still (1, 9, tokens, tokens), nine patterns",
+    "only a third of the keys and values",
+)
 def _grouped_query():
     text = out("homework-grouped-query-attention")
     assert "query heads: 9, key/value heads: 3, head size: 64" in text
@@ -556,7 +706,11 @@ def _grouped_query():
     assert int(kept) * 3 == int(full)
 
 
-@claim("homework.md", "In the first two layers the lines spread over many tokens; in the last two, many heads send most of every token's attention to the first token of the sentence")  # fmt: skip
+@claim(
+    "homework.md",
+    "In the first two layers the lines spread over many tokens; in the last two, many heads "
+    "send most of every token's attention to the first token of the sentence",
+)
 def _decoder_view():
     data = view("homework-decoder-model-view")
     assert data["include_layers"] == [0, 1, 28, 29]
