@@ -196,6 +196,12 @@ def read_json(path: Path, default: Any) -> Any:
         raise ValueError(f"{path} is not valid JSON ({error})") from error
 
 
+def described(models: list[dict[str, str]], profile: str) -> list[dict[str, str]]:
+    """``models`` (an entry's or its key's) with each role's caption under ``profile`` as its
+    ``description``: what the build report and the hub check show."""
+    return [{**model, "description": role(model["role"]).caption(profile)} for model in models]
+
+
 @dataclass
 class Entry:
     """The manifest's record of one rendered example.
@@ -254,10 +260,7 @@ class Entry:
         warnings: list[str] | None = None,
     ) -> Entry:
         """The entry of ``example`` rendered with key ``parts``."""
-        models = [
-            {**model, "description": role(model["role"]).caption(parts["profile"])}
-            for model in parts["models"]
-        ]
+        models = described(parts["models"], parts["profile"])
         source = f"{example.path}:{example.line}"
         warned = list(warnings or [])
         return cls(example.id, source, example.function, example.caption, cache_key(parts),
@@ -473,6 +476,9 @@ def _check(
             elif entry.point != example.point:  # rendered before points were recorded
                 problems.append(Problem("stale", example.id, "its point is not recorded yet"))
                 to_refresh.append(example)
+            elif entry.models != described(entry.models, entry.profile):
+                problems.append(Problem("stale", example.id, "a model's description changed"))
+                to_refresh.append(example)
     known = {e.id for e in examples}
     for example_id in sorted(set(entries) - known):
         problems.append(
@@ -522,4 +528,5 @@ def refresh_fragments(examples: list[Example], generated: Path = GENERATED_DIR) 
         entry.caption = example.caption
         entry.source = f"{example.path}:{example.line}"
         entry.point = entry.point or example.point  # recorded once; a change is a new id
+        entry.models = described(entry.models, entry.profile)
     manifest.write()
