@@ -144,3 +144,24 @@ def test_a_removed_example_leaves_nothing_behind_and_check_says_so(tmp_path):
     assert not list(generated.glob("attention-head-roles.*"))
     assert "attention-head-roles" not in mf.Manifest.read(generated).entries
     assert mf.check(examples, None, generated)[0] == []
+
+
+def test_a_changed_model_description_is_refreshed_without_executing(tmp_path):
+    """A role's caption (what the build report and the hub check show) reaches the manifest's
+    entries by a refresh, like a caption: no example runs again."""
+    import json
+
+    generated = tmp_path / "generated"
+    shutil.copytree(GENERATED, generated)
+    path = generated / mf.MANIFEST_NAME
+    data = json.loads(path.read_text())
+    data["examples"]["attention-grid"]["models"][0]["description"] = "stand-in for BERT base"
+    path.write_text(json.dumps(data))
+    problems, stale, refresh = mf.check(discover_examples(), None, generated)
+    assert [(p.kind, p.name, p.reason) for p in problems] == [
+        ("stale", "attention-grid", "a model's description changed")]  # fmt: skip
+    assert stale == [] and [e.id for e in refresh] == ["attention-grid"]
+    mf.refresh_fragments(refresh, generated)
+    entry = mf.Manifest.read(generated).entries["attention-grid"]
+    assert entry.models[0]["description"] == ROLES["encoder"].caption("offline")
+    assert mf.check(discover_examples(), None, generated)[0] == []
