@@ -8,7 +8,7 @@ matrix so that token i sees only tokens j <= i: everything above the diagonal is
 
 transformers returns the matrices with ``output_attentions=True``: a tuple with one
 tensor per layer, each (batch, heads, tokens, tokens). With transformers 5 the model
-must be loaded with ``attn_implementation="eager"`` (``snippets/models.py``); the
+must be loaded with ``attn_implementation="eager"`` (``load_encoder`` below); the
 default ``sdpa`` kernel never materializes the matrix and returns no attentions.
 
 References: Vaswani et al. 2017, section 3.2; Vig 2019, "A Multiscale Visualization of
@@ -120,6 +120,55 @@ def example_grid(encoder):
 # --8<-- [end:grid]
 
 
+# --8<-- [start:head-roles]
+def head_habits(attentions) -> dict[str, tuple[int, int, float]]:
+    """For each simple habit a head can have, the (layer, head) that has it most, and
+    how strongly: the mean weight a token puts on the token before it, on the token
+    after it, on the first token, on the last; and the head whose attention is
+    broadest (highest mean entropy, in bits, of the rows from the third token on).
+
+    Args:
+        attentions: one tensor per layer, each (1, heads, T, T), as
+            :func:`attentions_for` returns them (T at least 3).
+    """
+    import torch
+    stacked = torch.cat(attentions)  # (layers, heads, T, T)
+    n_heads, n_tokens = stacked.shape[1], stacked.shape[-1]
+    t = torch.arange(n_tokens)
+    p = stacked.clamp_min(1e-12)
+    entropy = -(p * torch.log2(p)).sum(-1)  # (layers, heads, T), in bits
+    scores = {  # each (layers, heads): one number per head
+        "previous token": stacked[:, :, t[1:], t[1:] - 1].mean(-1),
+        "next token": stacked[:, :, t[:-1], t[:-1] + 1].mean(-1),
+        "first token": stacked[:, :, 1:, 0].mean(-1),
+        "last token": stacked[:, :, :, -1].mean(-1),
+        "broadest (bits)": entropy[:, :, 2:].mean(-1),
+    }
+    habits = {}
+    for habit, score in scores.items():
+        best = int(score.argmax())  # index into the flattened (layers, heads)
+        layer, head = divmod(best, n_heads)
+        habits[habit] = (layer, head, float(score[layer, head]))
+    return habits
+
+
+def example_head_roles(encoder):
+    """Heads do differ: for each simple habit, the head of the encoder that has it
+    most, found from the attention weights of the sentence."""
+    import math
+    model, tokenizer = encoder
+    tokens, attentions = attentions_for(model, tokenizer, SENTENCE)
+    n_layers, n_heads = len(attentions), attentions[0].shape[1]
+    print(f"{n_layers} layers x {n_heads} heads, {len(tokens)} tokens")
+    for habit, (layer, head, score) in head_habits(attentions).items():
+        print(f"  {habit:16} layer {layer}, head {head:2}: {score:.2f}")
+    broadest = math.log2(len(tokens))  # every row spread evenly over all tokens
+    print(f"(the broadest possible: log2({len(tokens)}) = {broadest:.2f} bits)")
+
+
+# --8<-- [end:head-roles]
+
+
 # --8<-- [start:it-head]
 def strongest_head(attentions, source: int, target: int) -> tuple[int, int, float]:
     """The (layer, head) where token ``source`` attends most to token ``target``, and
@@ -142,6 +191,9 @@ def example_it_head(encoder):
     layer, head, weight = strongest_head(
         attentions, tokens.index("it"), tokens.index("animal")
     )
+    row = attentions[layer][0, head, tokens.index("it")]  # (T,): where "it" looks
+    print(f"layer {layer}, head {head}: it -> animal = {weight:.2f}")
+    print(f'the token "it" looks at most in that head: {tokens[int(row.argmax())]!r}')
     matrix = attentions[layer][0, head].numpy()  # (T, T), as NumPy for matplotlib
     fig, ax = plt.subplots(figsize=(5.6, 5))
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
@@ -177,15 +229,31 @@ def example_head_view(encoder):
 
 
 # --8<-- [start:model-view]
-def example_model_view(generator):
-    """bertviz's model view of the decoder on "No, I am your father": one thumbnail per
-    layer and head; click one to enlarge it. Lines only go to earlier tokens: GPT-2
-    cannot look ahead."""
-    from bertviz import model_view
+def decoder_heads(generator):
+    """Tokens and attentions of the decoder on DECODER_SENTENCE, and the layers that
+    hold its previous-token head and its first-token head (see head_habits)."""
     tokens, attentions = attentions_for(
         generator.model, generator.tokenizer, DECODER_SENTENCE
     )
-    return model_view(attentions, tokens, display_mode="light", html_action="return")
+    habits = head_habits(attentions)
+    previous, first = habits["previous token"], habits["first token"]
+    return tokens, attentions, previous, first
+
+
+def example_model_view(generator):
+    """bertviz's model view of the decoder on "No, I am your father", for its first
+    layer and the two layers that hold the heads of the next section: one thumbnail
+    per head; click one to enlarge it. Lines only go to earlier tokens."""
+    from bertviz import model_view
+    tokens, attentions, previous, first = decoder_heads(generator)
+    layers = sorted({0, previous[0], first[0]})
+    return model_view(
+        attentions,
+        tokens,
+        include_layers=layers,
+        display_mode="light",
+        html_action="return",
+    )
 
 
 # --8<-- [end:model-view]
@@ -194,23 +262,24 @@ def example_model_view(generator):
 # --8<-- [start:causal]
 def example_causal_mask(generator):
     """A decoder's attention is lower-triangular: token i never attends to a later token
-    j > i."""
+    j > i. Two heads of one decoder, each lower-triangular, doing different things."""
     import torch
-    tokens, attentions = attentions_for(
-        generator.model, generator.tokenizer, DECODER_SENTENCE
-    )
+    tokens, attentions, previous, first = decoder_heads(generator)
     stacked = torch.cat(attentions)  # (layers, heads, T, T)
     above_diagonal = torch.triu(
         torch.ones(len(tokens), len(tokens), dtype=torch.bool), 1
     )
     print(f"tokens: {tokens}")
     print(
-        f"largest weight above the diagonal, all layers and heads: "
-        f"{stacked[..., above_diagonal].max().item():.1e}"
+        f"largest weight above the diagonal, all {stacked.shape[0]} layers x "
+        f"{stacked.shape[1]} heads: {stacked[..., above_diagonal].max().item():.1e}"
     )
-    print("layer 0, head 0 (rows: tokens, columns: tokens attended to):")
-    for token, row in zip(tokens, stacked[0, 0], strict=True):
-        print(f"  {token:>8} " + " ".join(f"{w:4.2f}" for w in row.tolist()))
+    for habit, (layer, head, score) in zip(
+        ("previous token", "first token"), (previous, first), strict=True
+    ):
+        print(f"layer {layer}, head {head} ({habit}: {score:.2f}); rows attend to:")
+        for token, row in zip(tokens, stacked[layer, head], strict=True):
+            print(f"  {token:>8} " + " ".join(f"{w:4.2f}" for w in row.tolist()))
 
 
 # --8<-- [end:causal]

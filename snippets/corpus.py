@@ -99,6 +99,18 @@ def story_corpus(n_sentences: int = 4000, seed: int = 0) -> list[str]:
     return sentences
 
 
+def held_out_stories(n_sentences: int = 400) -> list[str]:
+    """Sentences of the corpus's kind that training never sees: drawn like
+    :func:`story_corpus`'s with another seed, without those the corpus has (a
+    validation set).
+
+    Returns:
+        At most ``n_sentences`` strings, none of them in ``story_corpus()``.
+    """
+    training = set(story_corpus())
+    return [s for s in story_corpus(n_sentences, seed=1) if s not in training]
+
+
 # --8<-- [end:story]
 
 

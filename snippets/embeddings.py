@@ -76,6 +76,13 @@ def example_similarity(encoder):
     vectors = word_vectors(encoder, WORDS)  # (W, d)
     unit = torch.nn.functional.normalize(vectors, dim=-1)
     similarity = unit @ unit.T  # (W, W) cosine similarities
+    print("mean cosine similarity of each group's words: among them | to the others")
+    for name, words in GROUPS.items():
+        inside = torch.tensor([word in words for word in WORDS])  # (W,) booleans
+        block = similarity[inside][:, inside]  # (n, n), with 1 on its diagonal
+        among = (block.sum() - len(words)) / (len(words) * (len(words) - 1))
+        others = similarity[inside][:, ~inside].mean()
+        print(f"  {name:9} {among:5.2f} | {others:5.2f}")
     centred = vectors - vectors.mean(dim=0)
     _, _, v = torch.linalg.svd(centred, full_matrices=False)
     projected = centred @ v[:2].T  # (W, 2): the two principal components

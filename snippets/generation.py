@@ -75,11 +75,13 @@ def model_name(generator) -> str:
 
 
 # --8<-- [start:two-generators]
-def example_two_generators(generator, instruct_generator):
+def example_two_generators(trained_gpt2, generator):
     """The lecture's prompt continued by two models with the same call, three draws
-    each: this page's text generator, and SmolLM2-135M-Instruct, a small pretrained
-    model."""
-    for pipe in (generator, instruct_generator):
+    each: the tiny GPT-2 trained above on the lecture's small corpus, and the page's
+    pretrained text generator."""
+    tiny_model, _ = trained_gpt2
+    tiny = load_generator(tiny_model.name_or_path)  # its folder, as a pipeline
+    for pipe in (tiny, generator):
         print(model_name(pipe))
         outputs = pipe(
             PROMPT, max_new_tokens=25, num_return_sequences=3, do_sample=True
@@ -104,6 +106,12 @@ def example_seed_one_liner(generator):
         length = len(generator.tokenizer(output["generated_text"]).input_ids)
         new_tokens = length - prompt_length
         print(f"{number}. ({new_tokens:2} new tokens) {output['generated_text']!r}")
+    # The pipeline's own defaults, for what a call leaves unset.
+    own = generator._default_generation_config
+    print(
+        f"the pipeline's defaults: max_new_tokens={own.max_new_tokens}, "
+        f"do_sample={own.do_sample}, temperature={own.temperature}"
+    )
     # What the pipeline hands to model.generate() for this call: the call's own
     # arguments, plus its defaults for what the call and the model's config leave unset.
     call = {"max_length": 20, "num_return_sequences": 5}
@@ -117,11 +125,13 @@ def example_seed_one_liner(generator):
 
 
 # --8<-- [start:length-limit]
-def example_length_limit(generator):
-    """A model reads at most as many tokens as it has positions.
-    ``handle_long_generation="hole"`` cuts the prompt's oldest tokens to leave room for
-    the new ones, and refuses a request that cannot fit at all."""
-    limit = generator.tokenizer.model_max_length  # 1024 for GPT-2
+def example_length_limit(trained_gpt2):
+    """A model reads at most as many tokens as it has positions (here the tiny GPT-2's
+    128). ``handle_long_generation="hole"`` cuts the prompt's oldest tokens to leave
+    room for the new ones, and refuses a request that cannot fit at all."""
+    tiny_model, _ = trained_gpt2
+    generator = load_generator(tiny_model.name_or_path)  # its folder, as a pipeline
+    limit = generator.tokenizer.model_max_length  # 1024 for GPT-2, 128 here
     long_prompt = "The kitten found the cake. " * limit + PROMPT  # > limit tokens
     n_tokens = len(generator.tokenizer(long_prompt).input_ids)
     print(f"positions: {limit}; the long prompt: {n_tokens}")
@@ -171,10 +181,13 @@ SETTINGS = {
 }
 
 
-def example_settings_table(instruct_generator, generator):
+def example_settings_table(instruct_generator, trained_gpt2):
     """One prompt under five decoding settings of SmolLM2, then the greedy setting of
-    the other text generator: six parameter/model combinations side by side."""
-    runs = [(instruct_generator, name) for name in SETTINGS] + [(generator, "greedy")]
+    the tiny GPT-2 that the lecture trains: six parameter/model combinations side by
+    side."""
+    tiny_model, _ = trained_gpt2
+    tiny = load_generator(tiny_model.name_or_path)  # its folder, as a pipeline
+    runs = [(instruct_generator, name) for name in SETTINGS] + [(tiny, "greedy")]
     print(f"prompt: {PROMPT!r}\n")
     print(f"| {'model':25} | {'setting':16} | continuation")
     print(f"|{'-' * 27}|{'-' * 18}|{'-' * 40}")

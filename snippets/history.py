@@ -2,7 +2,9 @@
 
 Dates are the first public release (paper or model) of each model. Sources: Vaswani et
 al. 2017; the HuggingFace NLP course, chapter 1.4 ("How do Transformers work?"); the
-model cards of the homework's models."""
+model cards of the homework's models; MiniLM: Wang et al. 2020 (arXiv 2002.10957,
+February 2020), the encoder of the offline profile; SmolLM2: its model card (November
+2024) and Allal et al. 2025, the decoder of the notes' examples and homework."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ MODELS = [
     ("DistilBERT", 2019 + 9 / 12, "encoder"),
     ("BART", 2019 + 9 / 12, "encoder-decoder"),
     ("T5", 2019 + 9 / 12, "encoder-decoder"),
+    ("MiniLM", 2020 + 1 / 12, "encoder"),
     ("GPT-3", 2020 + 4 / 12, "decoder"),
     ("ESM-2 / ESMFold", 2022 + 6 / 12, "encoder"),
     ("GenSLM", 2022 + 9 / 12, "decoder"),
@@ -23,6 +26,7 @@ MODELS = [
     ("Phi-3", 2024 + 3 / 12, "decoder"),
     ("Gemma 2", 2024 + 5 / 12, "decoder"),
     ("Llama 3.2", 2024 + 8 / 12, "decoder"),
+    ("SmolLM2", 2024 + 10 / 12, "decoder"),
 ]
 FAMILY_COLOURS = {
     "encoder": "tab:blue",

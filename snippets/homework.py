@@ -4,9 +4,12 @@ The homework asks to load two models of different sizes and compare their attent
 Here the two are a pretrained decoder, SmolLM2-135M-Instruct (30 blocks of 9 heads,
 under both profiles), and the lecture's encoder (MiniLM, 6 blocks of 12 heads; BERT base
 under the hub profile). A summary number per layer makes them comparable: the *entropy*
-of each attention row, averaged over heads and tokens, in bits. Low entropy means sharp
-attention on few tokens, high entropy attention spread evenly (at most log2 T bits for T
-tokens).
+of each attention row, in bits, divided by the largest it could be, log2 of the number
+of tokens the row may attend to (all T tokens in an encoder, tokens 1..i in row i of a
+causal decoder), and averaged over heads and rows: 0 means every token attends to a
+single token, 1 that it spreads its attention evenly over all it may see. Both models
+read a sentence that makes the same number of tokens in both vocabularies, so neither
+the length of the text nor the causal mask favours one of them.
 
 SmolLM2 uses *grouped-query attention* (Ainslie et al. 2023): its 9 query heads share 3
 key/value heads, 3 query heads to each, so it computes and keeps (while generating) a
@@ -17,43 +20,63 @@ from __future__ import annotations
 
 from snippets.attention import SENTENCE, attentions_for
 
-
 # --8<-- [start:two-sizes]
-def mean_entropy_bits(attention) -> float:
-    """Mean entropy (bits) of the rows of one layer's attention, shape (1, heads, T, T).
+# The attention page's sentence, with words that make the same number of tokens for
+# both models' vocabularies
+SIZES_SENTENCE = "The animal didn't cross the street at 10:30 because it was too tired"
 
-    Rows of a causal decoder have fewer candidates (row i has i + 1 tokens), so compare
-    layers of one model with care, and models with the normalized entropy."""
+
+def normalized_entropy(attention, causal: bool) -> float:
+    """Mean normalized entropy of the rows of one layer's attention, shape
+    (1, heads, T, T): each row's entropy divided by log2 of the number of tokens it may
+    attend to (T, or i + 1 for row i of a causal decoder), averaged over heads and rows.
+    0: every token attends to one token; 1: evenly to all it may see. Rows with a single
+    candidate (a decoder's first token) have no choice and are left out."""
     import torch
+    n_tokens = attention.shape[-1]
     p = attention.clamp_min(1e-12)
-    return float(-(p * torch.log2(p)).sum(-1).mean())
+    entropy = -(p * torch.log2(p)).sum(-1)  # (1, heads, T), bits
+    if causal:
+        candidates = torch.arange(1, n_tokens + 1, dtype=entropy.dtype)  # row i: i + 1
+    else:
+        candidates = torch.full((n_tokens,), float(n_tokens))
+    keep = candidates > 1  # (T,): rows that have a choice
+    return float((entropy[..., keep] / torch.log2(candidates[keep])).mean())
 
 
 def example_two_sizes(instruct_generator, encoder):
-    """Two models side by side on the same sentence: the mean entropy of attention
-    rows, layer by layer. Low values are sharp attention on a few tokens, high values
-    attention spread over many; compare the depth of the two models and how their
-    layers differ."""
+    """Two models side by side on the same sentence, read as the same number of
+    tokens: the normalized entropy of their attention rows (0: sharp, on one token;
+    1: even, over every token a row may see), layer by layer, against the depth of the
+    layer in its model."""
     import matplotlib.pyplot as plt
     decoder = instruct_generator.model, instruct_generator.tokenizer
-    models = {}  # "name (size)" -> (tokens, attentions)
-    for name, (model, tokenizer) in (("decoder", decoder), ("encoder", encoder)):
-        size = f"{model.num_parameters() / 1e6:.1f} M parameters"
-        models[f"{name} ({size})"] = attentions_for(model, tokenizer, SENTENCE)
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    for (name, (tokens, attentions)), marker in zip(models.items(), "os", strict=True):
-        entropies = [mean_entropy_bits(a) for a in attentions]
-        ax.plot(
-            range(len(entropies)),
-            entropies,
-            marker=marker,
-            label=f"{name}, {len(tokens)} tokens",
-        )
+    counts = set()
+    for name, (model, tokenizer), causal, marker in (
+        ("decoder", decoder, True, "o"),
+        ("encoder", encoder, False, "s"),
+    ):
+        tokens, attentions = attentions_for(model, tokenizer, SIZES_SENTENCE)
+        counts.add(len(tokens))
+        entropies = [normalized_entropy(a, causal) for a in attentions]
+        depth = [layer / (len(entropies) - 1) for layer in range(len(entropies))]
+        size = f"{model.num_parameters() / 1e6:.1f} M parameters"
+        ax.plot(depth, entropies, marker=marker, label=f"{name} ({size})")
         print(
-            f"{name}: {len(attentions)} layers x {attentions[0].shape[1]} heads; "
-            f"entropy per layer (bits): {[round(e, 2) for e in entropies]}"
+            f"{name} ({size}): {len(attentions)} layers x {attentions[0].shape[1]} "
+            f"heads, {len(tokens)} tokens; normalized entropy per layer: "
+            f"{[round(e, 2) for e in entropies]}"
         )
-    ax.set(xlabel="layer", ylabel="mean attention entropy (bits)")
+    if len(counts) > 1:
+        raise ValueError(
+            f"the models read {sorted(counts)} tokens: compare like with like"
+        )
+    ax.set(
+        xlabel="depth (first layer 0, last layer 1)",
+        ylabel="normalized attention entropy",
+        ylim=(0, 1),
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

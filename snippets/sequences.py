@@ -105,9 +105,12 @@ def sequence_log_probability(model, tokenizer, text: str) -> float:
 
 
 def example_chain_rule(generator):
-    """Which sentence does the model find more probable? The chain rule answers it."""
+    """Which sentence does the model find more probable? The chain rule answers it: a
+    fluent sentence, a grammatical but unusual one, and the first one's words
+    shuffled."""
     for text in (
         "My dog really wanted to eat icecream because it was a very hot day.",
+        "My dog really wanted to eat icecream because the moon filed a tax return.",
         "My dog really wanted to eat icecream because day hot a was very it.",
     ):
         log_p = sequence_log_probability(generator.model, generator.tokenizer, text)

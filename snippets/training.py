@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 # --8<-- [end:setup]
-from snippets.corpus import story_corpus
+from snippets.corpus import held_out_stories, story_corpus
 
 PROMPT = "My dog really wanted to eat icecream because"
 
@@ -37,18 +37,29 @@ TRAIN_STEPS = 100
 BATCH_SIZE = 16
 CONTEXT = 64  # tokens per training sequence
 LEARNING_RATE = 3e-3
+EVAL_EVERY = 10  # steps between two measurements of the validation loss
 # --8<-- [end:config]
 
 
 # --8<-- [start:train]
-def corpus_token_ids(tokenizer) -> list[int]:
-    """The whole corpus as one stream of token ids, sentences separated by
-    <|endoftext|>."""
+def corpus_token_ids(tokenizer, sentences: list[str]) -> list[int]:
+    """Sentences as one stream of token ids, separated by <|endoftext|>."""
     ids: list[int] = []
-    for sentence in story_corpus():
+    for sentence in sentences:
         ids.extend(tokenizer.encode(sentence))
         ids.append(tokenizer.eos_token_id)
     return ids
+
+
+def validation_loss(model, windows) -> float:
+    """Mean cross-entropy (nats per token) on ``windows`` (B, T) of held-out token ids,
+    without dropout and without gradients."""
+    import torch
+    model.eval()
+    with torch.no_grad():
+        loss = model(input_ids=windows, labels=windows).loss.item()
+    model.train()
+    return loss
 
 
 def train_tiny_gpt2(
@@ -59,7 +70,8 @@ def train_tiny_gpt2(
     seed: int = 0,
 ) -> dict:
     """Train the tiny GPT-2 and save it (weights, tokenizer, ``training_log.json``) to
-    ``out_dir``.
+    ``out_dir``. Every ``EVAL_EVERY`` steps it measures the loss on held-out sentences
+    (:func:`~snippets.corpus.held_out_stories`) too: the validation loss.
 
     Args:
         out_dir: folder to write with ``save_pretrained``.
@@ -70,12 +82,15 @@ def train_tiny_gpt2(
         seed: seeds the initial weights and the batches.
 
     Returns:
-        The training log: corpus size, per-step loss, seconds taken.
+        The training log: corpus size, per-step loss, validation loss, seconds taken.
     """
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
     torch.manual_seed(seed)
-    data = torch.tensor(corpus_token_ids(tokenizer))  # (N,): one stream of token ids
+    data = torch.tensor(corpus_token_ids(tokenizer, story_corpus()))  # (N,) token ids
+    held_out = torch.tensor(corpus_token_ids(tokenizer, held_out_stories()))
+    # The held-out stream cut into BATCH_SIZE windows of CONTEXT tokens: (B, T)
+    windows = held_out[: BATCH_SIZE * CONTEXT].view(BATCH_SIZE, CONTEXT).to(device)
     config = GPT2Config(vocab_size=len(tokenizer), **TINY_GPT2)
     model = GPT2LMHeadModel(config).to(device)
     optimizer = torch.optim.AdamW(
@@ -84,10 +99,10 @@ def train_tiny_gpt2(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, LEARNING_RATE, total_steps=steps
     )
-    losses = []
+    losses, validation = [], []  # validation: [step, loss] every EVAL_EVERY steps
     start = time.perf_counter()
     model.train()
-    for _step in range(steps):
+    for step in range(1, steps + 1):
         # A batch of random windows of the corpus: (B, T) token ids.
         offsets = torch.randint(0, len(data) - CONTEXT, (BATCH_SIZE,))
         batch = torch.stack([data[i : i + CONTEXT] for i in offsets]).to(device)
@@ -100,14 +115,19 @@ def train_tiny_gpt2(
         optimizer.step()
         schedule.step()
         losses.append(loss.item())
+        if step % EVAL_EVERY == 0 or step == 1:
+            validation.append([step, round(validation_loss(model, windows), 4)])
     log = {
         "corpus_sentences": len(story_corpus()),
         "corpus_tokens": len(data),
+        "validation_sentences": len(held_out_stories()),
+        "validation_tokens": windows.numel(),
         "parameters": sum(p.numel() for p in model.parameters()),
         "steps": steps,
         "batch_size": BATCH_SIZE,
         "context": CONTEXT,
         "losses": [round(x, 4) for x in losses],
+        "validation": validation,
         "seconds": round(time.perf_counter() - start, 1),
         "device": device,
     }
@@ -139,13 +159,18 @@ def load_trained_gpt2(
 
 # --8<-- [start:loss-curve]
 def example_loss_curve(trained_gpt2):
-    """Training loss of the tiny GPT-2: it starts near ln(50257) = 10.8 (a uniform guess
-    over the vocabulary) and falls as the model learns the corpus."""
+    """Training loss of the tiny GPT-2, and its loss on held-out sentences that it never
+    trains on (the validation loss): both start near ln(50257) = 10.8, a uniform guess
+    over the vocabulary, and fall together as the model learns the corpus's kind of
+    sentence."""
     import matplotlib.pyplot as plt
     model, _ = trained_gpt2
     log = training_log(model)
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot(range(1, len(log["losses"]) + 1), log["losses"], lw=1.2)
+    steps = range(1, len(log["losses"]) + 1)
+    ax.plot(steps, log["losses"], lw=1.2, label="training batch")
+    val_steps, val_losses = zip(*log["validation"], strict=True)
+    ax.plot(val_steps, val_losses, "o-", ms=4, lw=1.2, label="held-out sentences")
     ax.axhline(math.log(50257), ls="--", c="grey", lw=0.8)
     ax.annotate(  # under the line, at the right, where the curve is far below
         "uniform guess, ln 50257",
@@ -162,6 +187,7 @@ def example_loss_curve(trained_gpt2):
         title=f"{log['parameters'] / 1e6:.1f} M parameters, "
         f"{log['corpus_tokens']:,} corpus tokens",
     )
+    ax.legend(loc="center right", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -191,6 +217,11 @@ def example_summary(trained_gpt2):
         f"loss: first step {log['losses'][0]:.2f}, last 10 steps "
         f"{sum(log['losses'][-10:]) / 10:.2f}"
     )
+    step, loss = log["validation"][-1]
+    print(
+        f"held-out sentences: {log['validation_sentences']}; loss on "
+        f"{log['validation_tokens']} of their tokens after step {step}: {loss:.2f}"
+    )
 
 
 # --8<-- [end:training-summary]
@@ -217,3 +248,31 @@ def example_before_after(trained_gpt2):
 
 
 # --8<-- [end:before-after]
+
+
+# --8<-- [start:memorisation]
+ORDINARY_ENGLISH = "The weather forecast said that it would rain all afternoon."
+
+
+def example_memorisation(trained_gpt2):
+    """Memorised, or learned? The trained model's loss per token on a sentence it was
+    trained on, on a held-out sentence of the same kind that it never saw, and on an
+    ordinary English sentence unlike its corpus."""
+    import torch
+    model, tokenizer = trained_gpt2
+    texts = {
+        "trained on": story_corpus()[0],
+        "held out": held_out_stories()[0],
+        "ordinary English": ORDINARY_ENGLISH,
+    }
+    for kind, text in texts.items():
+        input_ids = tokenizer(text, return_tensors="pt").input_ids.to(model.device)
+        with torch.no_grad():
+            logits = model(input_ids).logits  # (1, T, vocab_size)
+        # The training loss: cross-entropy of each next token, position t predicting
+        # token t + 1, averaged over the T - 1 predictions.
+        loss = torch.nn.functional.cross_entropy(logits[0, :-1], input_ids[0, 1:])
+        print(f"{kind:16} {loss.item():5.2f} nats per token  {text!r}")
+
+
+# --8<-- [end:memorisation]

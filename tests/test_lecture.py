@@ -187,10 +187,12 @@ def test_a_batch_gives_what_each_prompt_gives_alone(tiny_generator):
 
 @pytest.fixture(scope="module")
 def stand_in_generator():
-    """The offline profile's generator: the trained 2-layer GPT-2 with 128 positions."""
-    from snippets.profiles import load
+    """The tiny GPT-2 that the lecture trains (2 layers, 128 positions, GPT-2's tokenizer), as
+    the pipeline that the examples make of its folder."""
+    from snippets.generation import load_generator
+    from snippets.profiles import checkpoint
 
-    return load("generator")
+    return load_generator(*checkpoint("trained_gpt2"))
 
 
 def test_generation_past_the_positions_warns_then_hole_truncates(stand_in_generator):
@@ -229,8 +231,13 @@ def test_the_seed_one_liner_samples_with_the_pipeline_defaults(stand_in_generato
     assert lines[0] == "prompt: 9 tokens"
     new_tokens = [int(line.split("(")[1].split()[0]) for line in lines[1:6]]
     assert all(1 <= n <= 11 for n in new_tokens)  # max_length=20 counts the 9 prompt tokens
-    assert "'do_sample': True, 'temperature': 0.7}" in lines[6]
-    assert lines[7] == "and takes from its own defaults: top_k=50, top_p=1.0"
+    assert lines[6] == (
+        "the pipeline's defaults: max_new_tokens=256, do_sample=True, temperature=0.7"
+    )
+    # ... of which the call's max_length leaves max_new_tokens out (transformers 4.53 did not)
+    assert "'do_sample': True, 'temperature': 0.7}" in lines[7]
+    assert "max_new_tokens" not in lines[7] and "'max_length': 20" in lines[7]
+    assert lines[8] == "and takes from its own defaults: top_k=50, top_p=1.0"
 
 
 def test_stop_strings_need_the_tokenizer(stand_in_generator):

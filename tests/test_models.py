@@ -28,6 +28,12 @@ def test_every_role_has_a_hub_pin_or_is_trained_here():
     stand_ins = {name for name, entry in ROLES.items() if entry.is_stand_in("offline")}
     assert stand_ins == {"generator", "classifier", "encoder"}
     assert not any(entry.is_stand_in("hub") for entry in ROLES.values())
+    # Models that this lecture trains: never what a pretrained model does (model-choices.toml)
+    trained = {name for name, entry in ROLES.items() if entry.trained_here("offline")}
+    assert trained == {"trained_gpt2", "classifier"}
+    assert {name for name, entry in ROLES.items() if entry.trained_here("hub")} == {"trained_gpt2"}
+    # Offline, the lecture's GPT-2 is SmolLM2's real pretrained weights, not a trained toy
+    assert ROLES["generator"].make is ROLES["instruct_generator"].make
 
 
 def test_unknown_profile_or_role_is_named():
@@ -56,7 +62,8 @@ def test_offline_checkpoints_load_with_plain_from_pretrained(name):
     config = AutoConfig.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     # a real limit, not transformers' "very large" (SmolLM2: 8192 positions)
-    assert tokenizer.model_max_length <= (8192 if name == "instruct_generator" else 1024)
+    smollm2 = name in ("instruct_generator", "generator")  # the same folder offline
+    assert tokenizer.model_max_length <= (8192 if smollm2 else 1024)
     if name in ("gpt2_tokenizer", "gpt2_config"):
         assert config.n_layer == 12 and tokenizer.model_max_length == 1024
         assert tokenizer.encode("Counselor") == [31053, 741, 273]
@@ -153,7 +160,7 @@ def test_offline_encoder_has_eager_attention(encoder):
 
 
 def test_stand_in_folder_changes_with_code_device_and_versions(monkeypatch):
-    make = ROLES["generator"].make
+    make = ROLES["trained_gpt2"].make
     cpu = offline.folder_name(make, True, "cpu")
     assert cpu.startswith("tiny-gpt2-")
     assert offline.folder_name(make, True, "cuda") != cpu

@@ -206,7 +206,7 @@ def test_notebook_headings_have_words():
 
 # What each notebook prints when it runs in a clone on the offline profile.
 OFFLINE_EXPECTED = {
-    "homework": ["'The kitten found the cake' ->", "entropy per layer (bits)",
+    "homework": ["'The kitten found the cake' ->", "normalized entropy per layer",
                  "chat, greedy: 'The capital of France is Paris.'"],
     "lecture": ["Token ids: [31053, 741, 273, 11, 3387", "Linear(in_features=768, "
                 "out_features=50257, bias=False)", "'label': 'POSITIVE'"],

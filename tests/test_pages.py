@@ -5,7 +5,10 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
+
+import pytest
 
 from snippets.render.examples import MIN_ALT_TEXT, discover_examples, read_alt_texts
 
@@ -79,12 +82,29 @@ def test_skipped_blocks_are_pinned_and_explained():
             assert skip.reason and len(skip.reason) > 20, f"{page.name}:{skip.line}: no reason"
 
 
-def test_stand_in_outputs_say_so():
+def test_outputs_of_other_models_than_the_lecture_s_say_so_and_why():
+    """A model in another's place says so; a model trained here says so, what the output
+    shows (its point) and why (docs/model-choices.toml), read from the manifest's models."""
+    from snippets.profiles import ROLES
+    from snippets.render.examples import POINTS
+    from snippets.render.outputs import SUBSTITUTE_NOTE, TRAINED_HERE_NOTE
+
+    examples = {e.id: e for e in discover_examples()}
     manifest = json.loads((DOCS / "generated" / "manifest.json").read_text())
     for example_id, entry in manifest["examples"].items():
-        fragment = (DOCS / "generated" / f"{example_id}.md").read_text()
-        uses_stand_in = any(m["stand_in"] == "yes" for m in entry["models"])
-        assert ("Made by a stand-in" in fragment) == uses_stand_in, example_id
+        fragment = html.unescape((DOCS / "generated" / f"{example_id}.md").read_text())
+        profile = entry["key_parts"]["profile"]
+        roles = [ROLES[m["role"]] for m in entry["models"]]
+        substitute = any(m["stand_in"] == "yes" and not ROLES[m["role"]].trained
+                         for m in entry["models"])  # fmt: skip
+        trained_here = any(r.trained_here(profile) for r in roles)
+        assert (SUBSTITUTE_NOTE in fragment) == substitute, example_id
+        assert (TRAINED_HERE_NOTE in fragment) == trained_here, example_id
+        if trained_here:
+            example = examples[example_id]
+            assert example.why in fragment, example_id
+            shows = "for contrast" if example.contrast else POINTS[example.point]
+            assert shows in fragment, example_id
 
 
 def test_every_figure_has_alt_text_and_a_caption():
@@ -188,3 +208,81 @@ def test_a_wrong_include_names_the_page_the_rule_and_what_exists():
     assert "did you mean tokenization-summary" in problems[1]
     assert "has no section 'no-such-section'" in problems[2] and "summary" in problems[2]
     assert problems[3].endswith("there is no file snippets/nothing.py")
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        '```python\n--8<-- "snippets/x.py:setup"\n```\n',
+        '=== "Tab"\n\n    ```python\n    --8<-- "snippets/x.py:setup"\n    ```\n',  # content tab
+        '!!! note\n    ```python\n    --8<-- "snippets/x.py:setup"\n    ```\n',  # admonition
+    ],
+)
+def test_a_misspelt_end_marker_names_the_file_the_section_and_the_marker(tmp_path, where):
+    """pymdownx.snippets takes a section without its end to the end of the file, silently: the
+    page (and the notebook) would show the rest of the module as its code."""
+    from snippets.render.includes import include_problems
+
+    (tmp_path / "snippets").mkdir()
+    module = tmp_path / "snippets" / "x.py"
+    module.write_text(
+        "# --8<-- [start:setup]\nimport json\n# --8<-- [ned:setup]\n\n"
+        "# --8<-- [start:later]\ndef f():\n    return json\n# --8<-- [end:later]\n"
+    )
+    (problem,) = include_problems(where, "docs/x.md", tmp_path)
+    assert problem.startswith('docs/x.md: --8<-- "snippets/x.py:setup": snippets/x.py: ')
+    assert "section 'setup' starts at line 1 but has no `# --8<-- [end:setup]` after it" in problem
+    assert "line 3 `# --8<-- [ned:setup]` is no marker" in problem
+    # A misspelt marker also spoils the other sections of the file (shown as code in one).
+    (problem,) = include_problems(where.replace(":setup", ":later"), "docs/x.md", tmp_path)
+    assert "line 3 `# --8<-- [ned:setup]` is no marker" in problem
+    module.write_text(module.read_text().replace("[ned:setup]", "[end:setup]"))
+    assert include_problems(where, "docs/x.md", tmp_path) == []
+
+
+def test_a_misspelt_end_marker_fails_the_build_and_the_check(tmp_path):
+    """The build (the MkDocs hook) and `render --check` stop on it, naming file and section."""
+    import os
+    import subprocess
+    import sys
+
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".git", ".nox", ".cache", "site",
+                                                              "dist", "node_modules"))  # fmt: skip
+    module = copy / "snippets" / "sequences.py"
+    module.write_text(module.read_text().replace("# --8<-- [end:setup]", "# --8<-- [ned:setup]"))
+    check = subprocess.run([sys.executable, "-m", "snippets.render", "--check"], cwd=copy,
+                           capture_output=True, text=True)  # fmt: skip
+    assert check.returncode == 2
+    assert "snippets/sequences.py: section 'setup' starts at line" in check.stderr
+    assert "`# --8<-- [end:setup]`" in check.stderr
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d",
+                            str(tmp_path / "site")], cwd=copy, capture_output=True, text=True,
+                           env=env)  # fmt: skip
+    assert build.returncode != 0
+    said = build.stdout + build.stderr  # the first page that includes the file stops the build
+    assert "snippets/sequences.py: " in said and "`# --8<-- [ned:setup]` is no marker" in said
+    assert "`# --8<-- [end:NAME]`" in said or "`# --8<-- [end:setup]`" in said
+
+
+def test_prices_with_dollars_stay_text_and_formulas_stay_maths():
+    """arithmatex's inline $...$ took "$5-$10" for maths (a dollar before a non-space and one
+    after a non-space: smart_dollar's rule) but not "$5 to $10"; the site writes inline maths
+    as \\( ... \\) only, so no price is ever maths."""
+    import markdown
+    from mkdocs.config import load_config
+
+    config = load_config(str(REPO / "mkdocs.yml"))["mdx_configs"]["pymdownx.arithmatex"]
+    md = markdown.Markdown(extensions=["pymdownx.arithmatex"],
+                           extension_configs={"pymdownx.arithmatex": config})  # fmt: skip
+    for text in ("It costs $5-$10 per student.", "It costs $5 to $10.", "$x$ and $5$"):
+        converted = md.reset().convert(text)
+        assert "arithmatex" not in converted and "$" in converted, text
+        assert converted == f"<p>{text}</p>"
+    converted = md.reset().convert("The loss \\(-\\log P\\).\n\n$$\nP = \\prod_n p_n\n$$")
+    assert converted.count('class="arithmatex"') == 2
+    for page in PAGES:  # no page still writes inline maths with dollars
+        prose = re.sub(r"```.*?```|`[^`\n]*`|^\$\$$.*?^\$\$$", "", page.read_text(),
+                       flags=re.S | re.M)  # fmt: skip
+        assert not re.search(r"\$[^\s$][^$\n]*?[^\s$]\$", prose), page.name

@@ -202,7 +202,7 @@ def test_manifest_has_no_timestamps_or_absolute_paths():
     for entry in manifest["examples"].values():
         assert set(entry) == {"id", "source", "function", "caption", "key", "key_parts",
                               "models", "device_name", "outputs", "provenance",
-                              "warnings"}  # fmt: skip
+                              "warnings", "point"}  # fmt: skip
         assert entry["key"] == mf.cache_key(entry["key_parts"])
 
 

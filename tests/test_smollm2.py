@@ -101,7 +101,8 @@ def test_a_pretrained_model_answers_and_the_toy_does_not(instruct_generator):
     and stops at <|im_end|>; the lecture's trained 2-layer GPT-2 knows no capitals."""
     import torch
 
-    from snippets.profiles import load
+    from snippets.generation import load_generator
+    from snippets.profiles import checkpoint
 
     messages = [{"role": "user", "content": QUESTION}]
     assert chat(instruct_generator, messages, do_sample=False) == "The capital of France is Paris."
@@ -112,7 +113,7 @@ def test_a_pretrained_model_answers_and_the_toy_does_not(instruct_generator):
     with torch.no_grad():
         output = model.generate(**inputs, max_new_tokens=20, do_sample=False)
     assert output[0, len(HUB_CHAT_PROMPT_IDS) :].tolist() == HUB_GREEDY_ANSWER_IDS
-    toy = load("generator", "offline")
+    toy = load_generator(*checkpoint("trained_gpt2", "offline"))  # trained here, 2 blocks
     (answer,) = toy("The capital of France is", max_new_tokens=10, do_sample=False)
     assert "Paris" not in answer["generated_text"]
 

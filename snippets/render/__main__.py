@@ -2,8 +2,8 @@
 
 Exit status: 0 when every asset is fresh (``--check``) or every executed example succeeded;
 1 when ``--check`` finds stale, missing or orphaned assets, or an example failed; 2 when the
-render could not start (bad device, unreachable profile, malformed example); 130 when it was
-interrupted (Ctrl-C).
+render could not start (bad device, unreachable profile, malformed example, an example whose
+declared point is not the one it was rendered for); 130 when it was interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -204,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"render: {error}; --force starts a new one", file=sys.stderr)
         mf.Manifest({}, args.output_dir).write()
         problems, stale, refresh = mf.check(examples, settings, args.output_dir)
+    moved = [p for p in problems if p.kind == "point" and p.name in {e.id for e in selected}]
+    if moved and not args.force:
+        for problem in moved:  # an output with another point needs another id
+            print(f"render: {problem.name}: {problem.reason}", file=sys.stderr)
+        return 2
     to_render = selected if args.force else [e for e in stale if e in selected]
     refresh = [e for e in refresh if e in selected and e not in to_render]
     if refresh:

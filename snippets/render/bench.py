@@ -421,6 +421,14 @@ def add_synthetic_examples(count: int) -> None:
     ]
     header = '"""Synthetic examples for the benchmark of render --check (not lecture code)."""\n'
     (REPO_ROOT / "snippets" / "synthetic.py").write_text("\n\n".join([header, *functions]))
+    # Each declares its point, as every example must (docs/model-choices.toml).
+    choices = REPO_ROOT / "docs" / "model-choices.toml"
+    declared = "".join(
+        f'\n[synthetic-n{number}]\npoint = "mechanism"\n'
+        f'why = "a synthetic example of the benchmark ({roles[number % len(roles)]})"\n'
+        for number in range(count)
+    )
+    choices.write_text(choices.read_text(encoding="utf-8") + declared, encoding="utf-8")
     manifest = mf.Manifest.read()
     settings = mf.RenderSettings("offline", "cpu")
     versions, installed = mf.locked_versions(), mf.library_versions()

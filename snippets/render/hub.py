@@ -51,6 +51,7 @@ from snippets.offline import (
 )
 from snippets.profiles import ROLES, hub_repositories
 from snippets.render.manifest import REPO_ROOT
+from snippets.render.outputs import SUBSTITUTE_NOTE
 
 SEED = 0
 
@@ -270,7 +271,7 @@ def check(hf_home: Path, work: Path, device: str = "cpu") -> dict[str, float]:
         fragment = (work / "docs" / "generated" / f"{example_id}.md").read_text()
         if entry["key_parts"]["profile"] != "hub":
             raise HubCheckError(f"{example_id} was rendered with {entry['key_parts']['profile']}")
-        if "Made by a stand-in" in fragment:
+        if SUBSTITUTE_NOTE in fragment:
             raise HubCheckError(f"{example_id}: a stand-in note under a hub-profile output")
         caption = html.unescape(fragment)
         for model in entry["models"]:

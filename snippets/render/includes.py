@@ -13,9 +13,12 @@ import difflib
 import re
 from pathlib import Path
 
-# (indented too: an include inside an admonition or a list item)
+# (indented too: an include inside an admonition, a content tab or a list item)
 INCLUDE = re.compile(r'^[ \t]*--8<-- "([^"]+)"\s*$', re.MULTILINE)
 SECTION = re.compile(r"--8<-- \[start:([\w-]+)\]")
+# A section marker as pymdownx.snippets reads it (RE_SNIPPET_SECTION, without its escape).
+MARKER = re.compile(r"-+8<-+[ \t]+\[[ \t]*(start|end)[ \t]*:[ \t]*([a-z][-_0-9a-z]*)[ \t]*\]", re.I)
+SNIP = re.compile(r"-+8<-+")  # the snippet mark, as pymdownx.snippets finds it
 GENERATED = "docs/generated/"
 
 
@@ -47,20 +50,54 @@ def include_problems(
         elif not (root / path).is_file():
             problem = f"there is no file {path}"
         elif section:
-            sections = SECTION.findall((root / path).read_text(encoding="utf-8"))
-            problem = (
-                ""
-                if section in sections
-                else (
-                    f"{path} has no section {section!r} (marked `# --8<-- [start:{section}]` ... "
-                    f"`# --8<-- [end:{section}]`); its sections: {', '.join(sections) or 'none'}"
-                )
-            )
+            problem = section_problem(path, (root / path).read_text(encoding="utf-8"), section)
         else:
             problem = ""
         if problem:
             problems.append(f'{page}: --8<-- "{target}": {problem}')
     return problems
+
+
+def section_problem(path: str, text: str, section: str) -> str:
+    """What is wrong with section ``section`` of the file ``path`` (text ``text``) for an
+    include ("" when nothing).
+
+    pymdownx.snippets takes a section from its ``[start:name]`` line to its ``[end:name]``
+    line, and to the end of the file when the end is missing, silently: a misspelt end marker
+    (``[ned:setup]``) would put the rest of the file on the page and in the notebook. So the
+    end must be there, after the start, and every line of the file that holds the snippet mark
+    ``--8<--`` must be a well-formed marker (a misspelt one inside a section would be shown as
+    code)."""
+    sections = SECTION.findall(text)
+    if section not in sections:
+        return (
+            f"{path} has no section {section!r} (marked `# --8<-- [start:{section}]` ... "
+            f"`# --8<-- [end:{section}]`); its sections: {', '.join(sections) or 'none'}"
+        )
+    start, end, odd = None, None, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not SNIP.search(line):
+            continue
+        marker = MARKER.search(line)
+        if marker is None:
+            odd.append(f"line {number} `{line.strip()}` is no marker")
+        elif marker[2] == section and marker[1].lower() == "start" and start is None:
+            start = number
+        elif marker[2] == section and marker[1].lower() == "end" and start and end is None:
+            end = number
+    if end is None:
+        hint = f" ({'; '.join(odd)}: a misspelt end?)" if odd else ""
+        return (
+            f"{path}: section {section!r} starts at line {start} but has no "
+            f"`# --8<-- [end:{section}]` after it{hint}; without it pymdownx.snippets would "
+            "show the rest of the file"
+        )
+    if odd:
+        return (
+            f"{path}: {'; '.join(odd)}: a section marker is `# --8<-- [start:NAME]` or "
+            "`# --8<-- [end:NAME]` (pymdownx.snippets would show a misspelt one as code)"
+        )
+    return ""
 
 
 def site_include_problems(examples: list | None = None, require_rendered: bool = True) -> list[str]:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,12 @@ def read_json(path: Path, default: Any) -> Any:
         raise ValueError(f"{path} is not valid JSON ({error})") from error
 
 
+def described(models: list[dict[str, str]], profile: str) -> list[dict[str, str]]:
+    """``models`` (an entry's or its key's) with each role's caption under ``profile`` as its
+    ``description``: what the build report and the hub check show."""
+    return [{**model, "description": role(model["role"]).caption(profile)} for model in models]
+
+
 @dataclass
 class Entry:
     """The manifest's record of one rendered example.
@@ -216,6 +222,9 @@ class Entry:
             Shown under each output and in the build report; never compared.
         warnings: what the example warned (all declared in ``docs/expected-warnings.toml``),
             in order: the drift report says which appeared or vanished.
+        point: the point the example declared when it was rendered
+            (``docs/model-choices.toml``); an output keeps its id only while its point stays
+            the same ("" in an entry written before points were recorded).
     """
 
     id: str
@@ -229,6 +238,7 @@ class Entry:
     outputs: dict[str, str]
     provenance: dict[str, Any]
     warnings: list[str]
+    point: str = ""
 
     @property
     def profile(self) -> str:
@@ -250,14 +260,12 @@ class Entry:
         warnings: list[str] | None = None,
     ) -> Entry:
         """The entry of ``example`` rendered with key ``parts``."""
-        models = [
-            {**model, "description": role(model["role"]).caption(parts["profile"])}
-            for model in parts["models"]
-        ]
+        models = described(parts["models"], parts["profile"])
         source = f"{example.path}:{example.line}"
         warned = list(warnings or [])
         return cls(example.id, source, example.function, example.caption, cache_key(parts),
-                   parts, models, device_name, outputs, provenance, warned)  # fmt: skip
+                   parts, models, device_name, outputs, provenance, warned,
+                   example.point)  # fmt: skip
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> Entry:
@@ -267,10 +275,11 @@ class Entry:
             ValueError: a field is missing.
         """
         names = [f.name for f in fields(cls)]
-        if not isinstance(data, dict) or set(names) - set(data):
-            missing = sorted(set(names) - set(data)) if isinstance(data, dict) else names
+        required = [f.name for f in fields(cls) if f.default is MISSING]
+        if not isinstance(data, dict) or set(required) - set(data):
+            missing = sorted(set(required) - set(data)) if isinstance(data, dict) else required
             raise ValueError(f"{where}: not a manifest entry (missing {', '.join(missing)})")
-        return cls(**{name: data[name] for name in names})
+        return cls(**{name: data[name] for name in names if name in data})
 
 
 class ManifestError(ValueError):
@@ -350,7 +359,7 @@ LEFTOVER_REASON = "unfinished write of an interrupted render (the next render de
 class Problem:
     """One reason the assets are not fresh."""
 
-    kind: str  # "stale", "missing" or "orphaned"
+    kind: str  # "stale", "missing", "orphaned" or "point" (its point changed: rename it)
     name: str  # example id or file name
     reason: str
 
@@ -430,6 +439,10 @@ def _check(
             problems.append(Problem("missing", example.id, "never rendered"))
             to_render.append(example)
             continue
+        if entry.point and entry.point != example.point:
+            problems.append(Problem("point", example.id, point_changed(entry.point, example)))
+            to_render.append(example)
+            continue
         parts = key_parts(example, settings or entry.settings, versions)
         reason = _why_stale(entry.key_parts, parts)
         missing = [
@@ -460,6 +473,12 @@ def _check(
             elif entry.source != source or entry.caption != example.caption:
                 problems.append(Problem("stale", example.id, f"moved to {source}"))
                 to_refresh.append(example)
+            elif entry.point != example.point:  # rendered before points were recorded
+                problems.append(Problem("stale", example.id, "its point is not recorded yet"))
+                to_refresh.append(example)
+            elif entry.models != described(entry.models, entry.profile):
+                problems.append(Problem("stale", example.id, "a model's description changed"))
+                to_refresh.append(example)
     known = {e.id for e in examples}
     for example_id in sorted(set(entries) - known):
         problems.append(
@@ -473,6 +492,18 @@ def _check(
         elif name not in owned and not name.startswith(".") and (generated / name).is_file():
             problems.append(Problem("orphaned", name, "file that no example produced"))
     return problems, to_render, to_refresh
+
+
+def point_changed(recorded: str, example: Example) -> str:
+    """What ``--check`` and the render say of an example whose declared point is not the one
+    its outputs were rendered for."""
+    return (
+        f"its point changed from {recorded!r} to {example.point!r} since it was rendered "
+        "(docs/model-choices.toml): an output keeps its id only while its point stays the "
+        f"same, so links to #output-{example.id} never silently show another point. Rename "
+        f"{example.function} in {example.path} (and its entries), or, if only the declaration "
+        f"was wrong, re-render it with `nox -s render -- --force --only {example.id}`"
+    )
 
 
 def provenance(example: Example, installed: dict[str, str | None]) -> dict[str, Any]:
@@ -496,4 +527,6 @@ def refresh_fragments(examples: list[Example], generated: Path = GENERATED_DIR) 
         entry.outputs[name] = sha256_file(generated / name)
         entry.caption = example.caption
         entry.source = f"{example.path}:{example.line}"
+        entry.point = entry.point or example.point  # recorded once; a change is a new id
+        entry.models = described(entry.models, entry.profile)
     manifest.write()

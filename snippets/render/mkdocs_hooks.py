@@ -2,7 +2,9 @@
 
 Registered in ``mkdocs.yml`` under ``hooks:``. The page ``docs/build-report.md`` holds the marker
 ``<!-- build-report -->``, replaced here by a table of every rendered example, and
-``<!-- expected-warnings -->``, replaced by the warnings the examples are declared to emit.
+``<!-- expected-warnings -->``, replaced by the warnings the examples are declared to emit;
+``docs/maintainers/models.md`` holds ``<!-- model-choices -->``, replaced by every example's
+point and models (``docs/model-choices.toml``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from snippets.render.manifest import Manifest, ManifestError
 
 MARKER = "<!-- build-report -->"
 WARNINGS_MARKER = "<!-- expected-warnings -->"
+CHOICES_MARKER = "<!-- model-choices -->"
 
 
 def _read(path: Path) -> dict:
@@ -121,6 +124,38 @@ def view_sizes(manifest: Manifest) -> list[str]:
     return lines
 
 
+def model_choices_markdown(examples: list, pages: dict[str, list[str]]) -> str:
+    """One table row per example: its page, its point, its models under each profile, and why
+    (``docs/model-choices.toml``, read by :func:`snippets.render.examples.discover_examples`)."""
+    from snippets.profiles import ROLES
+
+    def models(example, profile: str) -> str:
+        names = []
+        for name in example.roles:
+            entry = ROLES[name]
+            label = entry.hub_id if entry.uses_hub(profile) else entry.offline_name
+            if name in example.contrast:
+                label += ", for contrast"
+            names.append(html.escape(label))
+        return "<br>".join(names) or "none"
+
+    lines = [
+        "| example | page | point | hub profile | offline profile | why |",
+        "|---|---|---|---|---|---|",
+    ]
+    for example in examples:
+        where = ", ".join(
+            f"[{p.removesuffix('.md')}](../{p}#output-{example.id})"
+            for p in pages.get(example.id, [])
+        )
+        lines.append(
+            f"| `{example.id}` | {where or 'not used'} | {example.point} | "
+            f"{models(example, 'hub')} | {models(example, 'offline')} | "
+            f"{html.escape(example.why)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def warnings_markdown(
     expected: dict[str, tuple[str, ...]], loads: dict[tuple[str, str], tuple[str, ...]]
 ) -> str:
@@ -187,17 +222,29 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
         listed = warnings_markdown(read_expected_warnings(), read_expected_load_warnings())
         markdown = markdown.replace(WARNINGS_MARKER, listed)
+    if CHOICES_MARKER in markdown:
+        from snippets.render.examples import discover_examples
+
+        examples = discover_examples()
+        pages = _pages_of(Path(config["docs_dir"]), [e.id for e in examples])
+        markdown = markdown.replace(CHOICES_MARKER, model_choices_markdown(examples, pages))
     if MARKER not in markdown:
         return markdown
     docs_dir = Path(config["docs_dir"])
     manifest, timings = _load(docs_dir)
+    pages = _pages_of(docs_dir, list(manifest.entries))
+    return markdown.replace(MARKER, report_markdown(manifest, timings, pages))
+
+
+def _pages_of(docs_dir: Path, example_ids: list[str]) -> dict[str, list[str]]:
+    """``{example id: [page, ...]}``: the lecture pages that include each example's output."""
     pages: dict[str, list[str]] = {}
     for source in sorted(docs_dir.glob("*.md")):
         text = source.read_text(encoding="utf-8")
-        for example_id in manifest.entries:
+        for example_id in example_ids:
             if f'"docs/generated/{example_id}.md"' in text:
                 pages.setdefault(example_id, []).append(source.name)
-    return markdown.replace(MARKER, report_markdown(manifest, timings, pages))
+    return pages
 
 
 # nbconvert's page template (used by mkdocs-jupyter) carries a module script that would import

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snippets.profiles import role
+from snippets.profiles import Role, role
 from snippets.render import manifest as mf
-from snippets.render.examples import Example
+from snippets.render.examples import POINTS, Example
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_URL_PREFIX = "https://github.com/"  # only for display; the caption links are relative
@@ -207,7 +207,7 @@ def provenance_line(
     ]
     for name in example.roles:
         entry = role(name)
-        if not entry.is_stand_in(profile):  # stand-ins are named in the note under the caption
+        if not noted(entry, profile):  # those are named in the note under the caption
             parts.append(f"model: {html.escape(entry.caption(profile))}")
     parts.append(f"{html.escape(profile)} profile")
     parts.append(f"device: {html.escape(device_label)}")
@@ -216,6 +216,40 @@ def provenance_line(
     if named:
         parts.append(html.escape(", ".join(named)))
     return " · ".join(parts)
+
+
+# The notes under an output of a model other than the lecture's own (a test and the hub check
+# look for them): a real pretrained model in its place, or a model that this lecture trains.
+SUBSTITUTE_NOTE = "Made by another pretrained model than the lecture's"
+TRAINED_HERE_NOTE = "Made by a model that this lecture trains, not a pretrained one"
+
+
+def noted(entry: Role, profile: str) -> bool:
+    """Whether an output of role ``entry`` under ``profile`` carries a note (the model is not
+    the lecture's own)."""
+    return entry.is_stand_in(profile) or entry.trained_here(profile)
+
+
+def model_note(example: Example, profile: str) -> str:
+    """The note under ``example``'s output naming each model that is not the lecture's own,
+    and, for a model trained here, what the output shows and why that model fits it (HTML;
+    "" when every model is the lecture's own)."""
+    sentences = []
+    for name in example.roles:
+        entry = role(name)
+        caption = html.escape(entry.caption(profile))
+        if entry.trained_here(profile):
+            why = html.escape(example.why)
+            if name in example.contrast:
+                shows = f"It is shown for contrast: {why}"
+            else:
+                shows = f"It shows {html.escape(POINTS[example.point])}: {why}"
+            sentences.append(f"{TRAINED_HERE_NOTE}: {caption}. {shows.rstrip('.')}.")
+        elif entry.is_stand_in(profile):
+            sentences.append(f"{SUBSTITUTE_NOTE}: {caption}.")
+    if not sentences:
+        return ""
+    return f'<br><span class="stand-in-note">{" ".join(sentences)}</span>'
 
 
 def fragment(
@@ -228,11 +262,11 @@ def fragment(
     """Markdown included by a page with ``--8<-- "docs/generated/<id>.md"``.
 
     Text goes in a fenced block long enough never to be closed by the output itself; captions are
-    escaped; a stand-in's output carries a visible note.
+    escaped; the output of a model other than the lecture's carries a visible note
+    (:func:`model_note`).
     """
     caption = html.escape(example.caption)
     source_line = provenance_line(example, profile, device_label, provenance)
-    stand_ins = [role(r) for r in example.roles if role(r).is_stand_in(profile)]
     blocks = []
     if captured.data is not None:
         blocks.append(
@@ -251,13 +285,7 @@ def fragment(
     if captured.text.strip():
         fence = "`" * max(3, longest_backtick_run(captured.text) + 1)
         blocks.append(f"{fence}text\n{escape_snippet_lines(captured.text.rstrip())}\n{fence}")
-    note = ""
-    if stand_ins:
-        names = "; ".join(html.escape(s.caption(profile)) for s in stand_ins)
-        note = (
-            f'<br><span class="stand-in-note">Made by a stand-in, not by the lecture\'s '
-            f"original model: {names}.</span>"
-        )
+    note = model_note(example, profile)
     body = "\n\n".join(blocks)
     return (
         f'<figure class="lecture-output" id="output-{example.id}" markdown="1">\n\n{body}\n\n'
