@@ -72,16 +72,16 @@ def test_what_the_check_says_of_a_setting_without_do_sample_holds(instruct_gener
     from transformers import set_seed
 
     prompt = "My dog really wanted to eat icecream because"
-    greedy = instruct_generator(prompt, max_new_tokens=8, do_sample=False)[0]["generated_text"]
+    greedy = instruct_generator(prompt, max_new_tokens=5, do_sample=False)[0]["generated_text"]
     sampled = set()
-    for seed in range(3):
+    for seed in range(2):
         set_seed(seed)
-        (output,) = instruct_generator(prompt, max_new_tokens=8, temperature=1.8)
+        (output,) = instruct_generator(prompt, max_new_tokens=5, temperature=1.8)
         sampled.add(output["generated_text"])
     assert sampled - {greedy}  # the pipeline sampled
     model, tokenizer = instruct_generator.model, instruct_generator.tokenizer
     ids = tokenizer(prompt, return_tensors="pt").input_ids
-    hot = model.generate(ids, max_new_tokens=8, temperature=1.8)  # transformers logs a warning
+    hot = model.generate(ids, max_new_tokens=5, temperature=1.8)  # transformers logs a warning
     assert tokenizer.decode(hot[0], skip_special_tokens=True) == greedy
 
 
