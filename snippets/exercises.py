@@ -34,9 +34,10 @@ HOMEWORK_MODELS = {
 
 
 def example_model_memory():
-    """The memory the weights alone take, at 4 bytes per parameter (float32, what
-    transformers loads on a CPU unless told otherwise) and at 2 (bfloat16); running
-    the model needs more for its activations and the keys and values it keeps."""
+    """The memory the weights alone take, at 4 bytes per parameter (float32) and at 2
+    (bfloat16); transformers loads a checkpoint in the type it was saved in unless
+    given ``dtype=``. Running the model needs more, for its activations and the keys
+    and values it keeps."""
     print(f"{'model':36} {'parameters':>10} {'float32':>8} {'bfloat16':>9}  hub")
     for model_id, (parameters, access) in HOMEWORK_MODELS.items():
         float32, bfloat16 = 4 * parameters / 1e9, 2 * parameters / 1e9  # GB
