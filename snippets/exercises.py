@@ -54,10 +54,16 @@ def example_model_memory():
 SAMPLING_ONLY = ("temperature", "top_k", "top_p", "min_p", "typical_p")
 
 
+def closest(name: str, known: list[str]) -> str | None:
+    """The known name closest to a misspelt ``name``, if one is close."""
+    from difflib import get_close_matches
+    matches = get_close_matches(name, known, n=1)
+    return matches[0] if matches else None
+
+
 def setting_problems(combinations) -> list[str]:
     """What is wrong with a plan of ``(model id, generate arguments)`` pairs for
     Homework 1, one sentence per problem; an empty list when nothing is."""
-    from difflib import get_close_matches
     from transformers import GenerationConfig
     if not isinstance(combinations, list | tuple):
         kind = type(combinations).__name__
@@ -77,8 +83,8 @@ def setting_problems(combinations) -> list[str]:
             continue
         for name in settings:
             if name not in known:
-                guess = get_close_matches(name, known, n=1)
-                hint = f": did you mean {guess[0]!r}?" if guess else ""
+                guess = closest(name, known)
+                hint = f": did you mean {guess!r}?" if guess else ""
                 problems.append(
                     f"combination {number}: generate() has no argument {name!r}{hint}"
                 )
