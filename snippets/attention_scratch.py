@@ -33,6 +33,7 @@ from snippets.attention import DECODER_SENTENCE, SENTENCE, strongest_head
 
 # isort: split
 # --8<-- [start:setup]
+import copy
 import math
 
 ATOL = 1e-5  # how close "the same" is: float32 sums in another order differ by ~1e-7
@@ -52,7 +53,8 @@ def attention_scores(q, k):
     one score per query token i (row) and key token j (column), (B, nh, T, T)."""
     d_k = q.size(-1)  # hs, the size of one head
     scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (B, nh, T, T)
-    return scores + causal_mask(q.size(-2))  # -inf above the diagonal
+    mask = causal_mask(q.size(-2)).to(scores.dtype)  # in the scores' number type
+    return scores + mask  # -inf above the diagonal
 
 
 def attention_weights(q, k):
@@ -106,6 +108,13 @@ def block_by_hand(x, attention_output, norm, mlp):
     return h + mlp(norm(h))  # (B, T, C): the block's output
 
 
+def in_float32(model):
+    """``model`` if it computes in float32, else a float32 copy of it: the same
+    weights, arithmetic to about 7 digits (bfloat16 keeps about 3: too few for ATOL)."""
+    import torch
+    return model if model.dtype == torch.float32 else copy.deepcopy(model).float()
+
+
 def run_with_internals(model, tokenizer, text):
     """The token strings of ``text`` and the model's outputs with every layer's
     attention weights and every hidden state (the input of each block)."""
@@ -133,7 +142,7 @@ def example_gpt2_by_hand(generator):
     softmax(Q K^T / sqrt(d_k) + M) and the weighted sum of values, equal (allclose) to
     the attention weights and the hidden state the model returns."""
     import torch
-    model, tokenizer = generator.model, generator.tokenizer
+    model, tokenizer = in_float32(generator.model), generator.tokenizer
     tokens, out = run_with_internals(model, tokenizer, DECODER_SENTENCE)
     T = len(tokens)
     print(f"tokens (T = {T}): {tokens}")
@@ -170,9 +179,10 @@ def rotary(x, theta: float):
     frequencies = theta ** (-torch.arange(0, hs, 2).float() / hs)  # (hs/2,)
     angles = torch.arange(T).float()[:, None] * frequencies[None, :]  # (T, hs/2)
     angles = torch.cat([angles, angles], dim=-1)  # (T, hs)
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)  # as the model does
     x1, x2 = x[..., : hs // 2], x[..., hs // 2 :]  # (B, n, T, hs/2) each
     turned = torch.cat([-x2, x1], dim=-1)  # (B, n, T, hs)
-    return x * angles.cos() + turned * angles.sin()  # (B, n, T, hs)
+    return x * cos + turned * sin  # (B, n, T, hs)
 
 
 def smollm2_qkv(block, config, x):
@@ -232,7 +242,7 @@ def example_smollm2_by_hand(instruct_generator):
     """SmolLM2's first block by hand: 9 query heads, 3 key/value heads, rotary
     positions; the weights and the block's output equal (allclose) the model's."""
     import torch
-    model = instruct_generator.model
+    model = in_float32(instruct_generator.model)
     tokenizer = instruct_generator.tokenizer
     config = model.config
     tokens, out = run_with_internals(model, tokenizer, SENTENCE)
@@ -272,7 +282,7 @@ def example_one_query_row(instruct_generator):
     block = model.model.layers[layer]
     with torch.no_grad():
         q, k, _ = smollm2_qkv(block, model.config, out.hidden_states[layer])
-        scores = attention_scores(q, k)[0, head, i]  # (T,): -inf after token i
+        scores = attention_scores(q, k)[0, head, i].float()  # (T,): -inf after i
     weights = torch.softmax(scores, dim=-1)  # (T,), sums to 1
     rows = range(len(tokens))
     seen = scores.isfinite()

@@ -158,7 +158,7 @@ def draw_decoder(config, title: str):
     first, last = len(before), len(before) + len(block) - 1  # the block's rows
     # one row per step, and half a row around the block for its frame
     ys = [n + 0.5 * (n >= first) + 0.5 * (n > last) for n in range(len(steps))]
-    fig, ax = plt.subplots(figsize=(4.2, 0.5 * (ys[-1] + 1.6)))
+    fig, ax = plt.subplots(figsize=(4.2, 0.43 * (ys[-1] + 1.6)))
     ax.set(xlim=(0, 10), ylim=(ys[-1] + 1.0, -0.5))
     ax.axis("off")
     ax.set_title(title, fontsize=10)

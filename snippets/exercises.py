@@ -16,7 +16,11 @@ ignores); the model cards on the HuggingFace hub (parameters, licences); Vaswani
 from __future__ import annotations
 
 from snippets.attention import SENTENCE
-from snippets.attention_scratch import run_with_internals, smollm2_attention_by_hand
+from snippets.attention_scratch import (
+    in_float32,
+    run_with_internals,
+    smollm2_attention_by_hand,
+)
 from snippets.generation import SETTINGS
 
 # --8<-- [start:models]
@@ -169,6 +173,13 @@ def example_check_a_plan():
 
 
 # --8<-- [start:check-attention]
+def tolerance(model) -> float:
+    """How close to the model's weights is "equal": float32 keeps about 7 digits,
+    bfloat16 and float16 about 3."""
+    import torch
+    return 1e-5 if model.dtype == torch.float32 else 1e-2
+
+
 def attention_problems(model, tokenizer, text, layer, head, weights) -> list[str]:
     """What is wrong with attention weights computed by hand for one head, compared
     with the model's own (``output_attentions``); an empty list when they agree.
@@ -222,16 +233,17 @@ def attention_problems(model, tokenizer, text, layer, head, weights) -> list[str
             "minus infinity above the diagonal, before the softmax"
         )
     sums = mine.sum(-1)
-    if (sums - 1).abs().max() > 1e-4:
+    if (sums - 1).abs().max() > max(1e-4, tolerance(model)):
         problems.append(
             f"rows sum to {sums.min():.2f} ... {sums.max():.2f}, not 1: "
             "take the softmax over the keys (the last dimension)"
         )
-    if problems or torch.allclose(mine, model_weights, atol=1e-5):
+    atol = tolerance(model)
+    if problems or torch.allclose(mine, model_weights, atol=atol):
         return problems
     def entropy(w):  # mean spread of the rows, in nats
         return float(-(w * w.clamp_min(1e-12).log()).sum(-1).mean())
-    rows = int(((mine - model_weights).abs() > 1e-5).any(-1).sum())  # rows that differ
+    rows = int(((mine - model_weights).abs() > atol).any(-1).sum())  # rows that differ
     if entropy(mine) < entropy(model_weights) - 0.05:
         advice = (
             "your rows are sharper than the model's: are the scores divided "
@@ -259,8 +271,8 @@ def check_attention(model, tokenizer, text, layer, head, weights) -> bool:
         print(f"✗ {problem}")
     if not problems:
         print(
-            f"✓ equal to the model's attention (layer {layer}, head {head}) "
-            "within 1e-5: your computation is the model's"
+            f"✓ equal to the model's attention (layer {layer}, head {head}) within "
+            f"{tolerance(model):g}: your computation is the model's"
         )
     return not problems
 
@@ -305,7 +317,7 @@ def example_check_the_hand_computation(instruct_generator):
     """Head 2 of layer 5 of SmolLM2 by hand, with the code of the attention page,
     then the self-check: it agrees."""
     import torch
-    model = instruct_generator.model
+    model = in_float32(instruct_generator.model)
     tokenizer = instruct_generator.tokenizer
     layer, head = 5, 2
     tokens, out = run_with_internals(model, tokenizer, SENTENCE)

@@ -218,3 +218,30 @@ def test_the_homework_notebook_marks_the_solutions():
     assert "PROMPTS = [" in sources[first + 1]  # the batch, the first block of the solution
     assert any("example_check_the_hand_computation(" in s for s in sources[second:])
     assert not any("example_check_the_hand_computation(" in s for s in sources[:second])
+
+
+def test_a_bfloat16_model_is_checked_at_bfloat16_s_precision(instruct_generator):
+    """Under the hub profile SmolLM2 loads in bfloat16 (its saved type): the hand computation
+    runs in that type too, agrees within 1e-2, and the page's examples compare in a float32
+    copy (in_float32) to 1e-5."""
+    from transformers import AutoModelForCausalLM
+
+    import snippets.attention_scratch as scratch
+    from snippets.exercises import tolerance
+    from snippets.profiles import checkpoint
+
+    model = AutoModelForCausalLM.from_pretrained(
+        checkpoint("instruct_generator").name_or_path, dtype=torch.bfloat16,
+        attn_implementation="eager",
+    ).eval()  # fmt: skip
+    tokenizer = instruct_generator.tokenizer
+    _, out = scratch.run_with_internals(model, tokenizer, TEXT)
+    with torch.no_grad():
+        weights, _ = scratch.smollm2_attention_by_hand(
+            model.model.layers[5], model.config, out.hidden_states[5]
+        )
+    assert weights.dtype == torch.bfloat16 and tolerance(model) == 1e-2
+    assert attention_problems(model, tokenizer, TEXT, 5, 2, weights[0, 2]) == []
+    copy32 = scratch.in_float32(model)
+    assert copy32.dtype == torch.float32 and model.dtype == torch.bfloat16  # a copy
+    assert scratch.in_float32(instruct_generator.model) is instruct_generator.model
