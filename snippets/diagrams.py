@@ -162,63 +162,30 @@ def draw_decoder(config, title: str):
     ax.set(xlim=(0, 10), ylim=(ys[-1] + 1.0, -0.5))
     ax.axis("off")
     ax.set_title(title, fontsize=10)
+    text = {"va": "center", "fontsize": 9}  # every label of the diagram
+    shape = {**text, "ha": "center", "family": "monospace", "color": "#444444"}
+    box = {"lw": 0.8, "fc": "#e8eefc", "boxstyle": "round,pad=0.02,rounding_size=0.1"}
     branch = ys[first - 1] + 0.72  # the block's input, where the residual branches
     for step, y in zip(steps, ys, strict=True):
+        middle = y + 0.22  # of the step's row
         if step.kind == "add":
-            ax.add_patch(Circle((1.6, y + 0.22), 0.2, fill=False, lw=1))
-            ax.text(1.6, y + 0.22, "+", ha="center", va="center", fontsize=9)
+            ax.add_patch(Circle((1.6, middle), 0.2, fill=False, lw=1))
+            ax.text(1.6, middle, "+", ha="center", **text)
             # the residual path: from the branch point, left of the boxes, into the sum
-            middle = y + 0.22  # the circle's centre
             ax.plot([1.0, 0.55, 0.55], [branch, branch, middle], color="k", lw=0.8)
             arrow = {"arrowstyle": "->", "lw": 0.8}
             ax.annotate("", xy=(1.38, middle), xytext=(0.55, middle), arrowprops=arrow)
-            ax.text(2.0, y + 0.22, step.does, va="center", fontsize=9)
+            ax.text(2.0, middle, step.does, **text)
             branch = y + 0.72  # the next sublayer's input: this sum
         else:
-            ax.add_patch(
-                FancyBboxPatch(
-                    (1.0, y),
-                    8.8,
-                    0.45,
-                    lw=0.8,
-                    fc="#e8eefc",
-                    boxstyle="round,pad=0.02,rounding_size=0.1",
-                )
-            )
-            ax.text(
-                1.15, y + 0.22, f"{step.module}: {step.does}", va="center", fontsize=9
-            )
-        ax.text(
-            5.4,
-            y + 0.72,
-            f"↓ {step.shape}",
-            ha="center",
-            va="center",
-            fontsize=9,
-            family="monospace",
-            color="#444444",
-        )
+            ax.add_patch(FancyBboxPatch((1.0, y), 8.8, 0.45, **box))
+            ax.text(1.15, middle, f"{step.module}: {step.does}", **text)
+        ax.text(5.4, y + 0.72, f"↓ {step.shape}", **shape)
     # the frame around one block, marked with how many there are
     top, bottom = ys[first] - 0.45, ys[last] + 1.0
-    ax.add_patch(
-        FancyBboxPatch(
-            (0.2, top),
-            9.75,
-            bottom - top,
-            fill=False,
-            lw=1,
-            ls="--",
-            boxstyle="round,pad=0,rounding_size=0.15",
-        )
-    )
-    ax.text(
-        9.75,
-        top + 0.22,
-        f"× {n_blocks} blocks",
-        ha="right",
-        va="center",
-        fontsize=9,
-    )
+    frame = {"fill": False, "ls": "--", "boxstyle": "round,pad=0,rounding_size=0.15"}
+    ax.add_patch(FancyBboxPatch((0.2, top), 9.75, bottom - top, **frame))
+    ax.text(9.75, top + 0.22, f"× {n_blocks} blocks", ha="right", **text)
     fig.tight_layout(pad=0.3)
     return fig
 
