@@ -283,11 +283,12 @@ def example_one_query_row(instruct_generator):
     with torch.no_grad():
         q, k, _ = smollm2_qkv(block, model.config, out.hidden_states[layer])
         scores = attention_scores(q, k)[0, head, i].float()  # (T,): -inf after i
-    weights = torch.softmax(scores, dim=-1)  # (T,), sums to 1
+    weights = torch.softmax(scores, dim=-1).tolist()  # T numbers, summing to 1
+    seen = scores.isfinite().tolist()  # False for the masked keys
+    bars = scores.nan_to_num(neginf=0.0).tolist()  # a masked key: no bar
     rows = range(len(tokens))
-    seen = scores.isfinite()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(3.7, 6.2), sharey=True)
-    top.barh(rows, torch.where(seen, scores, 0), color="tab:gray")
+    top.barh(rows, bars, color="tab:gray")
     for j in rows:
         if not seen[j]:  # a later token: masked
             top.text(0.2, j, "masked: −∞", va="center", fontsize=9, color="tab:gray")
@@ -295,9 +296,9 @@ def example_one_query_row(instruct_generator):
     top.set_title(f"scores q·k / √{q.size(-1)} of {tokens[i]!r}", fontsize=10)
     top.set_yticks(rows, tokens, fontsize=9)
     top.invert_yaxis()
-    colors = ["tab:red" if w == weights.max() else "tab:blue" for w in weights]
+    colors = ["tab:red" if w == max(weights) else "tab:blue" for w in weights]
     bottom.barh(rows, weights, color=colors)
-    for j, w in enumerate(weights.tolist()):
+    for j, w in enumerate(weights):
         if w >= 0.05:  # the larger weights, written out
             bottom.text(w + 0.02, j, f"{w:.2f}", va="center", fontsize=9)
     bottom.set_xlim(0, 1)
