@@ -1,10 +1,12 @@
 """Attention: what each token looks at.
 
 Self-attention turns every token's vector into a query q, a key k and a value v. Token
-i's output is the average of all values weighted by softmax_j(q_i . k_j / sqrt(d)): one
-row of the *attention matrix*, which sums to 1. A layer has several heads, each with its
-own projections, so each can attend to something different. A decoder (GPT-2) masks the
-matrix so that token i sees only tokens j <= i: everything above the diagonal is zero.
+i's output is the average of all values weighted by softmax_j(q_i . k_j / sqrt(d_k)),
+d_k the size of one head's queries and keys: one row of the *attention matrix*, which
+sums to 1 (``snippets/attention_scratch.py`` writes the arithmetic out). A layer has
+several heads, each with its own projections, so each can attend to something
+different. A decoder (GPT-2) masks the matrix so that token i sees only tokens j <= i:
+everything above the diagonal is zero.
 
 transformers returns the matrices with ``output_attentions=True``: a tuple with one
 tensor per layer, each (batch, heads, tokens, tokens). With transformers 5 the model

@@ -147,10 +147,13 @@ def train_tiny_gpt2(
 def load_trained_gpt2(
     checkpoint: str, revision: str | None = None, device: str = "cpu"
 ):
-    """The trained tiny GPT-2 and its tokenizer, as ``(model, tokenizer)``."""
+    """The trained tiny GPT-2 and its tokenizer, as ``(model, tokenizer)``; eager
+    attention, so that ``output_attentions=True`` returns the weights."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(checkpoint, revision=revision)
-    model = AutoModelForCausalLM.from_pretrained(checkpoint, revision=revision)
+    model = AutoModelForCausalLM.from_pretrained(
+        checkpoint, revision=revision, attn_implementation="eager"
+    )
     return model.to(device).eval(), tokenizer
 
 

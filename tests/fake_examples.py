@@ -319,3 +319,12 @@ def example_figure_in_other_scripts():
 def example_figure_with_a_glyph_no_font_has():
     """A figure titled with an emoji that none of the figure fonts has (U+1FAE0)."""
     return _titled_figure("melting \U0001fae0")
+
+
+def example_diagram_of_an_encoder():
+    """Draws the decoder diagram of a configuration the diagram does not know (BERT's)."""
+    from transformers import BertConfig
+
+    from snippets.diagrams import draw_decoder
+
+    return draw_decoder(BertConfig(), "BERT")

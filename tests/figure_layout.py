@@ -24,6 +24,8 @@ from snippets.render.outputs import FIGURE_DPI as RENDER_DPI
 from snippets.render.outputs import figure_png
 
 DISPLAY_WIDTH_PX = 688  # Material's text column in a 1280 x 900 window (measured in Chromium)
+PHONE_WIDTH_PX = 390  # a phone's screen, in CSS pixels (an iPhone 12 to 15)
+PHONE_DISPLAY_WIDTH_PX = 358  # the text column on it (measured in Chromium, mobile emulation)
 MIN_FONT_PX = 9.0  # the smallest legible text on screen, as the issue asks (~9 px)
 TOLERANCE_PX = 1.0  # boxes that merely touch do not overlap
 
@@ -42,10 +44,15 @@ class Label:
 
 
 def _tick_labels_out_of_view(fig) -> set[int]:
-    """ids of tick labels that matplotlib will not draw (their tick is outside the view)."""
+    """ids of tick labels that matplotlib will not draw (their tick is outside the view, or the
+    axes' axis is switched off, ``ax.axis("off")``)."""
     hidden = set()
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
+            if not ax.axison:
+                for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                    hidden.update((id(tick.label1), id(tick.label2)))
+                continue
             low, high = sorted(axis.get_view_interval())
             span = (high - low) * 1e-9
             for tick in axis.get_major_ticks() + axis.get_minor_ticks():

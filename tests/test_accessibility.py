@@ -257,6 +257,33 @@ def test_figures_are_shown_at_least_as_wide_as_the_legibility_check_assumes(site
     assert narrow == {}, f"shown narrower than {DISPLAY_WIDTH_PX} px (width, natural): {narrow}"
 
 
+def test_a_phone_shows_figures_as_wide_as_the_phone_check_assumes(site, chromium):
+    """tests/test_figures.py checks PHONE_FIGURES at PHONE_DISPLAY_WIDTH_PX: a 390 px wide
+    phone (mobile emulation) must show them at least that wide, and no page may be wider than
+    the phone."""
+    from tests.figure_layout import PHONE_DISPLAY_WIDTH_PX, PHONE_WIDTH_PX
+    from tests.test_figures import PHONE_FIGURES
+
+    shown = {}
+    with bc.launch(chromium, width=1280, height=900) as phone:
+        page = bc.Page(phone)
+        page.call("Emulation.setDeviceMetricsOverride", {
+            "width": PHONE_WIDTH_PX, "height": 844, "deviceScaleFactor": 1, "mobile": True,
+        })  # fmt: skip
+        for name in ("attention.html", "architecture.html"):
+            page.navigate((site / name).as_uri(), timeout=TIMEOUT_S)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH_PX, name
+            for src, width in page.evaluate(
+                "Promise.all(Array.from(document.querySelectorAll('article img.lecture-figure'))"
+                ".map((img) => img.decode().then(() => [img.getAttribute('src'),"
+                " img.clientWidth])))"
+            ):
+                shown[src.rsplit("/", 1)[-1].removesuffix(".png")] = width
+    assert set(PHONE_FIGURES) <= set(shown), shown
+    for figure in PHONE_FIGURES:
+        assert shown[figure] >= PHONE_DISPLAY_WIDTH_PX - 1, (figure, shown[figure])
+
+
 # -- Copying a console example ---------------------------------------------------------------
 
 # The console examples of a page: each one's shown text and the middle of its copy button.

@@ -14,10 +14,14 @@ import pytest
 
 from snippets.render.manifest import GENERATED_DIR, Manifest
 from snippets.render.outputs import figure_png, use_figure_fonts
-from tests.figure_layout import MIN_FONT_PX, layout_problems, png_size
+from tests.figure_layout import MIN_FONT_PX, PHONE_DISPLAY_WIDTH_PX, layout_problems, png_size
 from tests.reproduce import reproducible_here
 
 plt = pytest.importorskip("matplotlib.pyplot")
+
+# Figures drawn to read on a phone too: their text stays at least MIN_FONT_PX on a 390 px wide
+# screen (the older figures are checked at the desktop's width only).
+PHONE_FIGURES = ("attention-scratch-one-query-row", "diagrams-gpt2", "diagrams-smollm2")
 
 
 def _figure():
@@ -80,6 +84,18 @@ def test_small_text_on_a_wide_figure_is_found():
     plt.close(fig)
 
 
+def test_the_ticks_of_an_axes_switched_off_are_not_read():
+    """ax.axis("off") draws no tick labels (a diagram); its texts are still checked."""
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.set(xlim=(0, 10), ylim=(0, 10))
+    ax.axis("off")
+    ax.text(5, 5, "a box", ha="center")
+    assert layout_problems(fig) == []
+    ax.text(5.1, 5.1, "another box", ha="center")
+    assert layout_problems(fig) == ["'a box' and 'another box' overlap"]
+    plt.close(fig)
+
+
 # -- The lecture's figures ---------------------------------------------------------------------
 
 
@@ -117,6 +133,8 @@ def test_lecture_figure_reads_cleanly(example, store):
         if reproducible_here(entry):  # a GPU runner's figure may differ by a pixel
             assert png_size(figure_png(fig)) == png_size(committed), "not the committed figure"
         assert layout_problems(fig) == []
+        if example.id in PHONE_FIGURES:
+            assert layout_problems(fig, PHONE_DISPLAY_WIDTH_PX) == [], "on a phone"
     finally:
         plt.close("all")
 

@@ -42,7 +42,7 @@ def test_notebooks_hold_exactly_the_examples_of_their_pages():
     """Every output a page includes is in its notebook, in page order, and nothing else."""
     import re
 
-    include = re.compile(r'^--8<-- "docs/generated/([\w-]+)\.md"$', re.MULTILINE)
+    include = re.compile(r'^[ \t]*--8<-- "docs/generated/([\w-]+)\.md"$', re.MULTILINE)
     examples = {e.id: e.function for e in discover_examples()}
     for name in notebooks.TITLES:
         on_pages = []

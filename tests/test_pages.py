@@ -15,7 +15,7 @@ from snippets.render.examples import MIN_ALT_TEXT, discover_examples, read_alt_t
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
-INCLUDE = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+INCLUDE = re.compile(r'^[ \t]*--8<-- "([^"]+)"$', re.MULTILINE)
 # Blocks that cannot run here, page by page. Raising a number needs a reason on the page.
 EXPECTED_SKIPS = {"pipeline.md": 1}
 

@@ -57,7 +57,7 @@ TITLES = {
 }
 # The environment variable that picks the notebooks' model profile ("hub" unless set).
 PROFILE_VARIABLE = "LECTURE_PROFILE"
-_OUTPUT_INCLUDE = re.compile(r'^--8<-- "docs/generated/([\w-]+)\.md"$', re.MULTILINE)
+_OUTPUT_INCLUDE = re.compile(r'^[ \t]*--8<-- "docs/generated/([\w-]+)\.md"[ \t]*$', re.MULTILINE)
 _SECTION_MARKER = re.compile(r"^\s*# --8<-- \[(start|end):[\w-]+\]\s*$")
 
 
@@ -394,7 +394,11 @@ def build(
     builder = _Builder(pages_of)
     for page in pages_of[name]:
         builder.cells.append(("markdown", f"## {page.title}"))
+        solution = ""
         for item in page.items:
+            if item.solution and item.solution != solution:  # a folded solution begins
+                builder.cells.append(("markdown", f"### {item.solution}"))
+            solution = item.solution
             if isinstance(item, CodeBlock):
                 builder.code(item.code.rstrip("\n"))
                 continue

@@ -36,10 +36,11 @@ from snippets.codehash import PACKAGE
 from snippets.render.manifest import REPO_ROOT
 
 CONFIG = REPO_ROOT / "mkdocs.yml"
-# A fenced python block (maybe indented, inside an admonition) or an example's output.
+# A fenced python block or an example's output, either maybe indented (inside an admonition,
+# such as a folded solution).
 _ITEM = re.compile(
     r"^(?P<indent>[ \t]*)```python[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$"
-    r'|^--8<-- "docs/generated/(?P<example>[\w-]+)\.md"[ \t]*$',
+    r'|^[ \t]*--8<-- "docs/generated/(?P<example>[\w-]+)\.md"[ \t]*$',
     re.MULTILINE | re.DOTALL,
 )
 _INCLUDE = re.compile(r'^--8<-- "([^"]+)"$')
@@ -89,6 +90,7 @@ class CodeBlock:
     line: int
     includes: tuple[str, ...]
     code: str
+    solution: str = ""  # the title of the folded solution (``??? solution``) it is in
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -108,6 +110,7 @@ class OutputInclude:
     page: str
     line: int
     example_id: str
+    solution: str = ""  # the title of the folded solution (``??? solution``) it is in
 
 
 def _snippets_options(config_path: Path) -> dict:
@@ -141,6 +144,29 @@ def _hide_quoted_blocks(text: str) -> str:
     return _QUOTED.sub(lambda match: "\n" * match[0].count("\n"), text)
 
 
+_SOLUTION = re.compile(r'^(?P<indent>[ \t]*)\?\?\?\+? solution "(?P<title>[^"]*)"')
+
+
+def enclosing_solution(text: str, start: int) -> str:
+    """The title of the folded solution (``??? solution "Title"``) whose body holds the
+    line at ``start`` of ``text``, or "" when it is in none."""
+    begins = text.rfind("\n", 0, start) + 1  # the start of the line
+    own_line = text[begins:].split("\n", 1)[0]
+    indent = len(own_line) - len(own_line.lstrip(" \t"))
+    for line in reversed(text[:begins].split("\n")):
+        if not line.strip():
+            continue
+        own = len(line) - len(line.lstrip(" \t"))
+        if own < indent:
+            match = _SOLUTION.match(line)
+            if match:
+                return match["title"]
+            indent = own  # an enclosing block (a list, another admonition): look further out
+        if own == 0:
+            return ""
+    return ""
+
+
 def page_items(page_file: str, config_path: Path = CONFIG) -> list[CodeBlock | OutputInclude]:
     """The python blocks and the example outputs of ``docs/<page_file>``, in page order.
 
@@ -156,8 +182,9 @@ def page_items(page_file: str, config_path: Path = CONFIG) -> list[CodeBlock | O
     items: list[CodeBlock | OutputInclude] = []
     for match in _ITEM.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
+        solution = enclosing_solution(text, match.start())
         if match["example"]:
-            items.append(OutputInclude(page_file, line, match["example"]))
+            items.append(OutputInclude(page_file, line, match["example"], solution))
             continue
         indent = len(match["indent"])
         body = [raw[indent:] for raw in match["body"].splitlines()]
@@ -168,7 +195,7 @@ def page_items(page_file: str, config_path: Path = CONFIG) -> list[CodeBlock | O
                 '`snippets/` (--8<-- "snippets/<topic>.py:<section>"), never pasted code'
             )
         code_text = "\n".join(expander.run(body)).strip("\n") + "\n"
-        items.append(CodeBlock(page_file, line, includes, code_text))
+        items.append(CodeBlock(page_file, line, includes, code_text, solution))
     return items
 
 

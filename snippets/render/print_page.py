@@ -13,6 +13,12 @@ BeautifulSoup and:
 * writes the contents itself, with the numbered sections of each chapter (the plugin's script
   copies the sidebar, which lists chapters only), each entry with a slot for its page number
   that :mod:`snippets.render.pdf` fills in;
+* moves every folded worked solution (``??? solution``, a ``<details class="solution">``) to
+  the end of its chapter, under a heading "Solutions", open, and leaves a line in its place
+  that points there: on paper a chapter shows its tasks, and its solutions after them; the
+  other folded blocks (hints) are printed open where they are;
+* marks a figure much taller than wide (``tall-figure``), which print CSS lets take most of a
+  page instead of half, so that its text stays legible;
 * wraps each line of code and text output in a block of its own that says where its
   continuation starts, so that a line wrapped on paper continues right of its own indentation
   (code) or under its table's last column (text outputs): a hanging indent; and
@@ -34,6 +40,7 @@ PLUGIN_RENAMED = {"h1", "h2", "h3", "h4", "h5", "h6", "sup", "li", "input"}
 CONTENTS_DEPTH = 3  # h1 (chapter), h2 and h3, numbered as the print CSS numbers them
 SHORT_BLOCK_LINES = 12  # code blocks up to this many lines are not split across pages
 _SPAN = re.compile(r"<(/?)span\b[^>]*>")
+TALL_FIGURE = 1.3  # a figure this many times taller than wide may take most of a page
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -201,6 +208,52 @@ def _hanging_code(root: Tag) -> None:
             pre["class"] = [*pre.get("class", []), "short-block"]
 
 
+def _solutions_at_chapter_end(soup: BeautifulSoup, root: Tag) -> None:
+    """Move each chapter's folded solutions to a "Solutions" section at its end, open, with a
+    pointer in their place; open every other folded block (hints) where it is."""
+    for section in _page_sections(root):
+        solutions = [
+            d
+            for d in section.find_all("details", class_="solution")
+            if not d.find_parent("details", class_="solution")
+        ]
+        if solutions:
+            key = section["id"]
+            heading = soup.new_tag("h2", id=f"{key}-solutions")
+            heading.string = "Solutions"
+            section.append(heading)
+            for number, details in enumerate(solutions, start=1):
+                details["id"] = f"{key}-solution-{number}"
+                summary = details.find("summary")
+                title = heading_text(summary) if summary else "Worked solution"
+                pointer = soup.new_tag("p", attrs={"class": "solution-pointer"})
+                pointer.append(f"{title}: at the end of this chapter, under ")
+                link = soup.new_tag("a", href=f"#{details['id']}")
+                link.string = "Solutions"
+                pointer.extend([link, "."])
+                details.replace_with(pointer)
+                section.append(details)
+        for details in section.find_all("details"):
+            details["open"] = ""
+
+
+def _mark_tall_figures(root: Tag) -> None:
+    """Give the figures much taller than wide the class ``tall-figure`` (sizes read from the
+    PNGs in ``docs/generated/``)."""
+    from snippets.render.manifest import GENERATED_DIR
+
+    for image in root.select("figure.lecture-output img.lecture-figure"):
+        name = str(image.get("src", "")).rsplit("/", 1)[-1]
+        path = GENERATED_DIR / name
+        if not name.endswith(".png") or not path.is_file():
+            continue
+        header = path.read_bytes()[:24]
+        width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+        if height > TALL_FIGURE * width:
+            figure = image.find_parent("figure")
+            figure["class"] = [*figure.get("class", []), "tall-figure"]
+
+
 def tidy(text: str, pages: Mapping[str, str]) -> str:
     """The print page's HTML ``text`` made whole (see the module's docstring).
 
@@ -219,6 +272,8 @@ def tidy(text: str, pages: Mapping[str, str]) -> str:
     _drop_empty_chapters(soup, root)
     for section in _page_sections(root):
         _rename_ids(section)
+    _solutions_at_chapter_end(soup, root)
+    _mark_tall_figures(root)
     ids = {element["id"] for element in soup.find_all(id=True)}
     _relink_left_out_pages(root, pages, ids)
     _contents(soup, root)
