@@ -588,3 +588,27 @@ def test_a_draft_render_draws_a_figure_before_its_alt_text(monkeypatch, tmp_path
     settings = mf.RenderSettings("offline", "cpu", 1234, "float32")
     outcomes, _ = render([example], [example], settings, tmp_path / "direct", progress=False)
     assert outcomes[0].status == "failed" and "MissingAltTextError" in outcomes[0].error
+
+
+def test_roles_of_one_checkpoint_and_loader_share_one_model_and_are_dropped_together():
+    """Offline, ``generator`` and ``instruct_generator`` are both SmolLM2's folder through
+    ``load_generator``: one load, one object; an example that changes it drops both, and the
+    next example gets a fresh one."""
+    from snippets.render.store import ModelStore
+
+    store = ModelStore("offline", "cpu")
+    generator = store.get("generator")
+    assert store.get("instruct_generator") is generator
+    assert store.load_counts == {"generator": 1}
+    assert store.get("trained_gpt2") is not generator  # another checkpoint: its own load
+    side = generator.tokenizer.padding_side
+    generator.tokenizer.padding_side = "right" if side == "left" else "left"
+    changed = store.changed_roles(["instruct_generator"])
+    assert (
+        list(changed) == ["instruct_generator"]
+        and "padding_side" in changed["instruct_generator"][0]
+    )
+    fresh = store.get("generator")
+    assert fresh is not generator and fresh.tokenizer.padding_side == side
+    assert store.get("instruct_generator") is fresh
+    assert store.load_counts["generator"] == 2 and store.changed_roles(["generator"]) == {}

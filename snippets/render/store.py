@@ -5,6 +5,9 @@ A role's checkpoint is made (an offline folder) or found (the hub profile) by
 load is declared to emit (``[load.<role>.<profile>]`` of ``docs/expected-warnings.toml``), cast
 to the render's dtype, and fingerprinted (:mod:`snippets.render.fingerprint`) so that an example
 that changes a shared model is caught and the role loaded afresh for the examples after it.
+Two roles that load the same checkpoint with the same loader (offline, ``generator`` and
+``instruct_generator`` are both SmolLM2's folder) share one loaded object: one load, one copy
+in memory; an example that changes it drops both.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from snippets.profiles import checkpoint, load
+from snippets.profiles import checkpoint, load, role
 from snippets.render import capture
 from snippets.render.capture import check_load_warnings
 from snippets.render.fingerprint import changes, components, fingerprint
@@ -31,39 +34,59 @@ class ModelStore:
         self._failed: dict[str, Exception] = {}  # a role that failed once fails at once after
         self.load_warnings: dict[str, list[str]] = {}  # declared ones, for the render's report
         self._fingerprints: dict[str, dict[str, object]] = {}  # each role as loaded
+        self._sources: dict[str, tuple] = {}  # each loaded role's (loader, checkpoint)
 
-    def get(self, role: str) -> Any:
-        if role in self._failed:
-            raise self._failed[role]
-        if role not in self._loaded:
+    def get(self, name: str) -> Any:
+        """The loaded model of role ``name`` (loaded now if it is not yet, or shared with a
+        loaded role of the same loader and checkpoint).
+
+        Raises:
+            Exception: what loading the role raised (once failed, at once afterwards).
+        """
+        if name in self._failed:
+            raise self._failed[name]
+        if name not in self._loaded:
             start = time.perf_counter()
             try:
                 # Make the offline folder first (training a stand-in warns about training,
                 # on the console); what is checked is what loading the checkpoint warns.
-                checkpoint(role, self.profile, self.device)
+                source = (role(name).loader, checkpoint(name, self.profile, self.device))
+                twin = next((r for r, s in self._sources.items() if s == source), None)
+                if twin is not None:  # the same files through the same code: share them
+                    self.load_warnings[name] = check_load_warnings(
+                        name, self.profile, self.load_warnings[twin]
+                    )
+                    self._loaded[name] = self._loaded[twin]
+                    self._fingerprints[name] = self._fingerprints[twin]
+                    self._sources[name] = source
+                    return self._loaded[name]
                 with capture.capture() as output:
-                    value = load(role, self.profile, self.device)
-                self.load_warnings[role] = check_load_warnings(role, self.profile, output.warnings)
+                    value = load(name, self.profile, self.device)
+                self.load_warnings[name] = check_load_warnings(name, self.profile, output.warnings)
             except Exception as error:
-                self._failed[role] = error
+                self._failed[name] = error
                 raise
-            self._loaded[role] = _cast(value, self.dtype)
-            self._fingerprints[role] = fingerprint(self._loaded[role])
-            self.load_counts[role] = self.load_counts.get(role, 0) + 1
-            self.load_seconds[role] = round(time.perf_counter() - start, 2)
-        return self._loaded[role]
+            self._loaded[name] = _cast(value, self.dtype)
+            self._fingerprints[name] = fingerprint(self._loaded[name])
+            self._sources[name] = source
+            self.load_counts[name] = self.load_counts.get(name, 0) + 1
+            self.load_seconds[name] = round(time.perf_counter() - start, 2)
+        return self._loaded[name]
 
     def changed_roles(self, roles: Iterable[str]) -> dict[str, list[str]]:
         """Which of the loaded ``roles`` differ from how they were loaded, and how (see
         :mod:`snippets.render.fingerprint`); those are dropped, so that the next :meth:`get`
         loads them again."""
         changed = {}
-        for role in roles:
-            if role in self._loaded:
-                found = changes(self._fingerprints[role], fingerprint(self._loaded[role]))
+        for name in roles:
+            if name in self._loaded:
+                found = changes(self._fingerprints[name], fingerprint(self._loaded[name]))
                 if found:
-                    changed[role] = found
-                    del self._loaded[role]
+                    changed[name] = found
+                    shared = [r for r in self._loaded if self._loaded[r] is self._loaded[name]]
+                    for dropped in shared:  # the role and any role sharing its object
+                        del self._loaded[dropped]
+                        self._sources.pop(dropped, None)
         return changed
 
 
