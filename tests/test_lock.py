@@ -215,6 +215,8 @@ def test_the_build_backend_is_installed_before_the_sync_that_builds_the_project(
     )
     assert "--hash=sha256:" in entry
     assert sync[:3] == ["uv", "pip", "sync"] and "--no-build-isolation" in sync
+    # uv leaves modules uncompiled unless told: every process would compile torch's again
+    assert "--compile-bytecode" in sync
     assert (tmp_path / "requirements.txt").read_text().startswith(f"-e {lock.REPO_ROOT}\n")
 
 
@@ -237,6 +239,13 @@ def test_an_interrupted_set_up_is_made_again_and_an_interrupted_sync_reinstalls(
     # nothing changed since: nothing runs
     calls.clear()
     assert not lock.sync_environment(env, lock_file, run, said.append) and calls == []
+    # an environment synced by an older recipe (before bytecode was compiled) is synced again,
+    # a plain sync: nothing was interrupted
+    stamp = env / lock.SYNCED
+    stamp.write_text(stamp.read_text().replace(" --compile-bytecode", ""))
+    calls.clear()
+    assert lock.sync_environment(env, lock_file, run, said.append)
+    assert len(calls) == 2 and not any("--reinstall" in c for c in calls)
     # a package added by hand moves site-packages: synced again (uv removes it)
     (env / "lib" / "python3.11" / "site-packages" / "extra").touch()
     assert lock.sync_environment(env, lock_file, run, said.append)
