@@ -52,7 +52,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from snippets.render.hub import copy_working_tree
-from snippets.render.manifest import REPO_ROOT, atomic_write
+from snippets.render.manifest import REPO_ROOT, TIMINGS_NAME, atomic_write
 
 PAIRS = 5  # alternated pairs per comparison
 SYNTHETIC_EXAMPLES = 1000
@@ -280,8 +280,11 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
         generated = work / "docs" / "generated"
 
         def clear_outputs() -> None:
+            """Every output gone, as before a first render; the committed timings stay (a
+            clone has them: the render starts the longest examples first by them)."""
             for path in generated.iterdir():
-                path.unlink()
+                if path.name != TIMINGS_NAME:
+                    path.unlink()
 
         def step(name: str, command: list[str], cwd: Path = work) -> Measure:
             measure = run(command, cwd, env)
@@ -299,7 +302,7 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
         clear_outputs()
         step("cold render" + ("" if reuse_cache else ", empty cache"), [*render, "--quiet"])
         names = sorted(p.name for p in generated.iterdir()
-                       if p.name != "timings.json" and not p.name.startswith("."))  # fmt: skip
+                       if p.name != TIMINGS_NAME and not p.name.startswith("."))  # fmt: skip
         differing = [n for n in names if committed.get(n) != (generated / n).read_bytes()]
         results["reproducible"] = {"files": len(names), "differing_from_committed": differing}
         timings = json.loads((generated / "timings.json").read_text())
