@@ -169,16 +169,15 @@ def test_the_build_does_not_depend_on_the_working_directory(built_site, tmp_path
     import sys
 
     built = {"root": (built_site / "tokenization.html").read_text(encoding="utf-8")}
+    config = str(REPO / "mkdocs.yml")
+    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", config]
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     builds = {  # the two builds side by side (one core each)
-        name: subprocess.Popen(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-             "-f", str(REPO / "mkdocs.yml"), "-d", str(tmp_path / f"site-{name}")],
-            cwd=cwd, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        )  # fmt: skip
+        name: subprocess.Popen([*build, "-d", str(tmp_path / f"site-{name}")], cwd=cwd, env=env)
         for name, cwd in (("docs", DOCS), ("elsewhere", tmp_path))
     }
-    for name, build in builds.items():
-        assert build.wait() == 0, f"mkdocs build from {name} failed (its output is above)"
+    for name, process in builds.items():
+        assert process.wait() == 0, f"mkdocs build from {name} failed (its output is above)"
         built[name] = (tmp_path / f"site-{name}" / "tokenization.html").read_text(encoding="utf-8")
     assert "load_gpt2_tokenizer" in built["root"]
     assert built["docs"] == built["root"] == built["elsewhere"]
