@@ -106,7 +106,9 @@ def example_seed_one_liner(generator):
         length = len(generator.tokenizer(output["generated_text"]).input_ids)
         new_tokens = length - prompt_length
         print(f"{number}. ({new_tokens:2} new tokens) {output['generated_text']!r}")
-    # The pipeline's own defaults, for what a call leaves unset.
+    # The pipeline's own defaults, for what a call leaves unset. Both lookups below
+    # read private attributes (the leading underscore): transformers can rename them
+    # in any release, so use them to look, never in code you keep.
     own = generator._default_generation_config
     print(
         f"the pipeline's defaults: max_new_tokens={own.max_new_tokens}, "
