@@ -305,7 +305,7 @@ def benchmark(reuse_cache: bool = False, save: Callable[[dict], None] = print) -
                        if p.name != TIMINGS_NAME and not p.name.startswith("."))  # fmt: skip
         differing = [n for n in names if committed.get(n) != (generated / n).read_bytes()]
         results["reproducible"] = {"files": len(names), "differing_from_committed": differing}
-        timings = json.loads((generated / "timings.json").read_text())
+        timings = json.loads((generated / TIMINGS_NAME).read_text())
         results["model_loads_s"] = timings["model_loads"]
         results["imports_s"] = timings.get("imports")
         results["examples_s"] = round(sum(timings["examples"].values()), 2)

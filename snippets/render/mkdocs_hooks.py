@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from snippets.render.manifest import Manifest, ManifestError
+from snippets.render.manifest import TIMINGS_NAME, Manifest, ManifestError
 
 MARKER = "<!-- build-report -->"
 WARNINGS_MARKER = "<!-- expected-warnings -->"
@@ -42,7 +42,7 @@ def _load(docs_dir: Path) -> tuple[Manifest, dict]:
         manifest = Manifest.read(generated)
     except ManifestError as error:
         raise PluginError(f"build report: {error}") from error
-    timings_path = generated / "timings.json"
+    timings_path = generated / TIMINGS_NAME
     timings = _read(timings_path) if timings_path.exists() else {}
     return manifest, {"examples": {}, "model_loads": {}, **timings}
 

@@ -52,25 +52,25 @@ class ModelStore:
                 # on the console); what is checked is what loading the checkpoint warns.
                 source = (role(name).loader, checkpoint(name, self.profile, self.device))
                 twin = next((r for r, s in self._sources.items() if s == source), None)
-                if twin is not None:  # the same files through the same code: share them
-                    self.load_warnings[name] = check_load_warnings(
-                        name, self.profile, self.load_warnings[twin]
-                    )
-                    self._loaded[name] = self._loaded[twin]
-                    self._fingerprints[name] = self._fingerprints[twin]
-                    self._sources[name] = source
-                    return self._loaded[name]
-                with capture.capture() as output:
-                    value = load(name, self.profile, self.device)
-                self.load_warnings[name] = check_load_warnings(name, self.profile, output.warnings)
+                if twin is None:
+                    with capture.capture() as output:
+                        value = load(name, self.profile, self.device)
+                    emitted = output.warnings
+                else:  # the same files through the same code: share the loaded object
+                    emitted = self.load_warnings[twin]
+                self.load_warnings[name] = check_load_warnings(name, self.profile, emitted)
             except Exception as error:
                 self._failed[name] = error
                 raise
-            self._loaded[name] = _cast(value, self.dtype)
-            self._fingerprints[name] = fingerprint(self._loaded[name])
             self._sources[name] = source
-            self.load_counts[name] = self.load_counts.get(name, 0) + 1
-            self.load_seconds[name] = round(time.perf_counter() - start, 2)
+            if twin is None:
+                self._loaded[name] = _cast(value, self.dtype)
+                self._fingerprints[name] = fingerprint(self._loaded[name])
+                self.load_counts[name] = self.load_counts.get(name, 0) + 1
+                self.load_seconds[name] = round(time.perf_counter() - start, 2)
+            else:
+                self._loaded[name] = self._loaded[twin]
+                self._fingerprints[name] = self._fingerprints[twin]
         return self._loaded[name]
 
     def changed_roles(self, roles: Iterable[str]) -> dict[str, list[str]]:
